@@ -1,0 +1,50 @@
+# Two commands for a new user: `make report` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PROFILE ?= default
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.py))
+EXEC_DIR := build/notebooks/$(PROFILE)
+
+.PHONY: help setup data sync report test html clean
+
+help:
+	@echo "make report [PROFILE=smoke|default|paper]  set up, fetch MNIST, run every notebook"
+	@echo "make test                                  set up, fetch MNIST, unit tests + notebooks at smoke"
+	@echo "make sync                                  pair notebooks/*.py with their .ipynb (jupytext)"
+	@echo "make html                                  render the executed notebooks to build/html"
+
+# The venv is made once; a second run installs nothing (the stamp is newer than its inputs).
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+setup: $(VENV)/.installed
+
+data: setup
+	$(BIN)/python -m helpers.data
+
+sync: setup
+	$(BIN)/jupytext --sync $(NOTEBOOKS)
+
+report: data sync
+	@mkdir -p $(EXEC_DIR)
+	@set -e; for py in $(NOTEBOOKS); do \
+	  nb=$${py%.py}.ipynb; name=$$(basename $$nb); start=$$SECONDS; \
+	  echo "== $$name (profile $(PROFILE))"; \
+	  $(BIN)/papermill $$nb $(EXEC_DIR)/$$name -p profile $(PROFILE) --cwd notebooks --no-progress-bar; \
+	  echo -e "$${name%.ipynb}\t$$((SECONDS - start))" >> $(EXEC_DIR)/timings.tsv; \
+	  echo "   $$((SECONDS - start)) s"; \
+	done
+
+test: data sync
+	REPRO_PROFILE=smoke $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-cell-timeout=900
+
+html: setup
+	$(BIN)/python -m helpers.render $(EXEC_DIR) build/html
+
+clean:
+	rm -rf build

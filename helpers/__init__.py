@@ -1,0 +1,14 @@
+"""Shared library for the reproduction of Goodfellow, Shlens & Szegedy (ICLR 2015).
+
+The notebooks tell the story; these modules hold the logic once:
+
+- ``paths``     where data, caches, figures and results live
+- ``profiles``  the ``smoke`` / ``default`` / ``paper`` sizes of every experiment
+- ``data``      MNIST (verified raw files, in-memory tensors) and the CIFAR-10 code path
+- ``models``    softmax / logistic regression, ``Maxout``, ``RBFNetwork``, GoogLeNet adapter
+- ``attacks``   ``fgsm``, noise baselines of the same budget, an iterated (PGD) attack
+- ``training``  one loop for clean, adversarial and noise objectives, with a model cache
+- ``metrics``   error, confidence on mistakes, eps sweeps, agreement between models
+- ``results``   claims recorded beside the paper's values, written to ``results/``
+- ``plotting``  one style and ``save_fig``
+"""

@@ -1,0 +1,102 @@
+"""The fast gradient sign method and the perturbations it is compared with.
+
+All functions take a model that maps images to class scores (see ``helpers.models``) and
+return *detached* perturbed batches. ``clip=(0, 1)`` keeps pixels valid; the paper never
+mentions clipping, so ``clip=None`` is available to reproduce it without.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import torch
+from torch import nn
+
+from .models import model_loss
+
+Clip = Optional[Tuple[float, float]]
+
+
+def _check_eps(eps: float) -> None:
+    if not eps >= 0:  # also rejects NaN
+        raise ValueError(f"eps must be a non-negative number, got {eps!r}")
+
+
+def _clip(x: torch.Tensor, clip: Clip) -> torch.Tensor:
+    return x if clip is None else x.clamp(*clip)
+
+
+def input_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """grad_x J(theta, x, y) in eval mode; the model's mode and parameter grads are left as found."""
+    was_training = model.training
+    model.eval()
+    try:
+        x = x.detach().requires_grad_(True)
+        loss = model_loss(model, model(x), y, reduction="sum")
+        # autograd.grad touches no parameter's .grad
+        (grad,) = torch.autograd.grad(loss, x)
+    finally:
+        model.train(was_training)
+    return grad
+
+
+def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, clip: Clip = (0.0, 1.0)) -> torch.Tensor:
+    """x + eps * sign(grad_x J(theta, x, y)), the paper's fast gradient sign method."""
+    _check_eps(eps)
+    if eps == 0:
+        return x.detach().clone()
+    return _clip(x.detach() + eps * input_gradient(model, x, y).sign(), clip)
+
+
+def random_sign_noise(x: torch.Tensor, eps: float, clip: Clip = (0.0, 1.0),
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+    """x + eps * s with s uniform on {-1, +1}^n: the same max-norm budget as FGSM, no direction."""
+    _check_eps(eps)
+    s = torch.randint(0, 2, x.shape, generator=generator, device=x.device).to(x.dtype) * 2 - 1
+    return _clip(x.detach() + eps * s, clip)
+
+
+def uniform_noise(x: torch.Tensor, eps: float, clip: Clip = (0.0, 1.0),
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """x + u with u ~ U(-eps, eps)^n."""
+    _check_eps(eps)
+    u = torch.rand(x.shape, generator=generator, device=x.device).to(x.dtype) * 2 - 1
+    return _clip(x.detach() + eps * u, clip)
+
+
+def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int = 20,
+        step_size: float | None = None, clip: Clip = (0.0, 1.0), random_start: bool = True,
+        generator: torch.Generator | None = None) -> torch.Tensor:
+    """Iterated FGSM projected onto the same eps max-norm box (Madry et al., 2018).
+
+    Not in the paper: used to check how much of the robustness that FGSM training buys
+    holds against a stronger attack inside the same budget.
+    """
+    _check_eps(eps)
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    step_size = 2.5 * eps / steps if step_size is None else step_size
+    x0 = x.detach()
+    adv = uniform_noise(x0, eps, clip, generator) if random_start else x0.clone()
+    for _ in range(steps):
+        adv = adv + step_size * input_gradient(model, adv, y).sign()
+        adv = _clip(torch.max(torch.min(adv, x0 + eps), x0 - eps), clip)
+    return adv.detach()
+
+
+PERTURBATIONS = {
+    "fgsm": lambda model, x, y, eps, clip: fgsm(model, x, y, eps, clip),
+    "sign": lambda model, x, y, eps, clip: random_sign_noise(x, eps, clip),
+    "uniform": lambda model, x, y, eps, clip: uniform_noise(x, eps, clip),
+}
+
+
+def perturb(kind: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float,
+            clip: Clip = (0.0, 1.0), batch_size: int = 1000) -> torch.Tensor:
+    """Perturb a whole split in batches: ``kind`` is ``fgsm``, ``sign`` or ``uniform``."""
+    if kind not in PERTURBATIONS:
+        raise ValueError(f"unknown perturbation {kind!r}; choose from {sorted(PERTURBATIONS)}")
+    fn = PERTURBATIONS[kind]
+    device = next(model.parameters()).device
+    out = [fn(model, x[i:i + batch_size].to(device), y[i:i + batch_size].to(device), eps, clip).cpu()
+           for i in range(0, len(x), batch_size)]
+    return torch.cat(out) if out else x.clone()

@@ -1,0 +1,65 @@
+"""Error rates, confidence on mistakes, eps sweeps and agreement between models."""
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+from torch import nn
+
+from .attacks import Clip, perturb
+from .models import probabilities
+
+
+@torch.inference_mode()
+def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
+    """Class probabilities (as the model defines them) for a whole split, in eval mode."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    try:
+        out = [probabilities(model, model(x[i:i + batch_size].to(device))).cpu()
+               for i in range(0, len(x), batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(out)
+
+
+def error_rate(pred: torch.Tensor, y: torch.Tensor) -> float:
+    """Fraction of ``pred`` (labels, or probabilities to argmax) that differ from ``y``."""
+    if pred.dim() == 2:
+        pred = pred.argmax(1)
+    return (pred != y).float().mean().item()
+
+
+def confidence_on_mistakes(proba: torch.Tensor, y: torch.Tensor) -> float:
+    """Mean probability the model gives its (wrong) predicted class, over misclassified
+    examples only, as the paper reports it. NaN when there is no mistake."""
+    conf, pred = proba.max(1)
+    wrong = pred != y
+    return conf[wrong].mean().item() if wrong.any() else float("nan")
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    """Error and mean confidence (on mistakes, and on everything) for one split."""
+    p = predict_proba(model, x)
+    return {"error": error_rate(p, y), "conf_wrong": confidence_on_mistakes(p, y),
+            "conf_mean": p.max(1).values.mean().item()}
+
+
+def eps_sweep(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_grid: Iterable[float],
+              kinds: Iterable[str] = ("fgsm",), clip: Clip = (0.0, 1.0)) -> list[dict]:
+    """Error and confidence on mistakes for each perturbation kind and eps: one row each."""
+    rows = []
+    for kind in kinds:
+        for eps in eps_grid:
+            r = evaluate(model, perturb(kind, model, x, y, float(eps), clip), y)
+            rows.append({"kind": kind, "eps": float(eps), **r})
+    return rows
+
+
+def agreement(pred_a: torch.Tensor, pred_b: torch.Tensor, mask: torch.Tensor | None = None) -> float:
+    """Fraction of examples (within ``mask``) where two models predict the same class."""
+    same = pred_a == pred_b
+    if mask is not None:
+        same = same[mask]
+    return same.float().mean().item() if same.numel() else float("nan")

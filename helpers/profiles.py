@@ -1,0 +1,95 @@
+"""The three run sizes, defined once: ``smoke`` (tests, CI), ``default`` (a laptop CPU),
+``paper`` (the paper's settings, for a GPU). Every size that matters lives here.
+
+A notebook's papermill parameter ``profile`` picks one; the environment variable
+``REPRO_PROFILE`` overrides it (that is how ``make test`` runs the notebooks at ``smoke``).
+"""
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from . import paths
+
+EPS_GRID = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5]
+
+_DEFAULT: dict[str, Any] = {
+    "description": "laptop CPU: 240-unit nets, short schedules, full MNIST test set",
+    "n_test": None,  # None = all 10,000 test images
+    "eps_grid": EPS_GRID,
+    "googlenet": {"n_train": None, "epochs": 2, "batch_size": 128, "lr": 1e-3, "size": 28,
+                  "n_valid": None, "n_eval": 2000},
+    "linear": {"epochs": 20, "n_train": None, "eps_train": [0.0, 0.05, 0.1, 0.25, 0.5],
+               "l1": [1e-4, 1e-3, 1e-2], "softmax_epochs": 20,
+               "maxout_l1": [0.0025, 0.0001], "maxout_l1_epochs": 3},
+    "maxout": {"units": 240, "pieces": 5, "epochs": 12, "adv_epochs": 12, "patience": None,
+               "retrain_full": False, "seeds": [0, 1], "noise_seeds": [0], "n_train": None,
+               "large_units": None, "large_seeds": [], "pgd_steps": 20},
+    # epochs == ensemble_epochs lets the 240-unit 2-layer net of the capacity sweep double as
+    # ensemble member 0 (notebook 04's budget: ~8 min on 2 cores with notebook 03's nets cached)
+    "capacity": {"units": [5, 20, 80, 240], "depths": [1, 2, 3], "epochs": 3, "ensemble": 4,
+                 "ensemble_epochs": 3, "ensemble_units": 240, "rbf_epochs": 10, "n_rubbish": 10_000,
+                 "n_fig4": 200, "cifar_epochs": 10},
+}
+
+_PAPER = copy.deepcopy(_DEFAULT)
+_PAPER.update(
+    description="the paper's protocol: 240 and 1600 units, patience 100, retrain on 60k, 5 seeds (GPU)",
+    googlenet={"n_train": None, "epochs": 10, "batch_size": 128, "lr": 1e-3, "size": 28, "n_valid": None,
+               "n_eval": None},
+)
+_PAPER["linear"].update(epochs=100, softmax_epochs=100, maxout_l1_epochs=30)
+_PAPER["maxout"].update(epochs=1000, adv_epochs=1000, patience=100, retrain_full=True, seeds=[0, 1, 2, 3, 4],
+                        noise_seeds=[0, 1], large_units=1600, large_seeds=[0, 1, 2, 3, 4], pgd_steps=40)
+_PAPER["capacity"].update(units=[5, 20, 80, 240, 1600], epochs=100, ensemble=12, ensemble_epochs=200,
+                          rbf_epochs=100, cifar_epochs=100)
+
+_SMOKE = copy.deepcopy(_DEFAULT)
+_SMOKE.update(
+    description="seconds: tiny subsets and nets, only to check that everything runs",
+    n_test=500,
+    eps_grid=[0.0, 0.1, 0.25, 0.5],
+    googlenet={"n_train": 256, "epochs": 1, "batch_size": 64, "lr": 1e-3, "size": 28, "n_valid": 200,
+               "n_eval": 100},
+)
+_SMOKE["linear"].update(epochs=2, n_train=2000, eps_train=[0.0, 0.25], l1=[1e-3], softmax_epochs=2,
+                        maxout_l1_epochs=1)
+_SMOKE["maxout"].update(units=16, epochs=2, adv_epochs=2, seeds=[0], n_train=1000, pgd_steps=3)
+_SMOKE["capacity"].update(units=[4, 16], depths=[1, 2], epochs=1, ensemble=2, ensemble_epochs=1,
+                          ensemble_units=16, rbf_epochs=1, n_rubbish=500, n_fig4=20, cifar_epochs=1)
+
+PROFILES: dict[str, dict] = {"smoke": _SMOKE, "default": _DEFAULT, "paper": _PAPER}
+
+
+def _namespace(d: Any) -> Any:
+    if isinstance(d, dict):
+        return SimpleNamespace(**{k: _namespace(v) for k, v in d.items()})
+    return d
+
+
+def resolve_name(name: str | None = None) -> str:
+    """``REPRO_PROFILE`` if set, else ``name``, else ``default``; unknown names are an error."""
+    name = os.environ.get("REPRO_PROFILE") or name or "default"
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)} "
+                         "(papermill -p profile NAME, or REPRO_PROFILE=NAME)")
+    return name
+
+
+def get_profile(name: str | None = None) -> SimpleNamespace:
+    """The profile as attributes (``P.maxout.units``), with ``P.name`` set."""
+    name = resolve_name(name)
+    return _namespace({"name": name, **copy.deepcopy(PROFILES[name])})
+
+
+def output_dirs(profile: str) -> tuple[Path, Path]:
+    """(figures, results) folders: the committed ones for ``default``, a ``paper`` subfolder
+    for ``paper``, and a scratch folder for ``smoke`` so that it never overwrites them."""
+    if profile == "smoke":
+        return paths.SCRATCH_DIR / "figures", paths.SCRATCH_DIR / "results"
+    if profile == "paper":
+        return paths.ROOT / "figures" / "paper", paths.ROOT / "results" / "paper"
+    return paths.ROOT / "figures", paths.ROOT / "results"

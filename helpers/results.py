@@ -1,0 +1,99 @@
+"""Our numbers beside the paper's: each notebook records claims and writes one JSON file.
+
+``results/<notebook>.json`` = ``{"notebook", "profile", "claims": [{"id", "value", "paper",
+"seed_report", "unit", "n_seeds", "std", "status", "note"}]}``. Claim ids and the paper's
+values come from ``paper_claims.csv`` (a copy of the project's claim list).
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import math
+import statistics
+from pathlib import Path
+from typing import Iterable, Optional
+
+from . import paths
+
+CLAIMS_CSV = Path(__file__).with_name("paper_claims.csv")
+
+
+@functools.lru_cache(maxsize=None)
+def paper_claims() -> dict[str, dict]:
+    """Every claim of the paper and the seed report, by id."""
+    with open(CLAIMS_CSV, newline="") as f:
+        return {row["id"]: row for row in csv.DictReader(f)}
+
+
+def _number(text: str):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return text or None
+
+
+def mean_std(values: Iterable[float]) -> tuple[float, Optional[float], int]:
+    """Mean, sample standard deviation (None for one value) and count."""
+    v = [float(x) for x in values]
+    if not v:
+        raise ValueError("no values")
+    return statistics.fmean(v), (statistics.stdev(v) if len(v) > 1 else None), len(v)
+
+
+class Results:
+    """Collects one notebook's claims; ``save()`` writes them atomically."""
+
+    def __init__(self, notebook: str, profile: str, out_dir: Path):
+        self.notebook, self.profile, self.out_dir = notebook, profile, Path(out_dir)
+        self.claims: list[dict] = []
+
+    @property
+    def path(self) -> Path:
+        return self.out_dir / f"{self.notebook}.json"
+
+    def record(self, claim_id: str, value, n_seeds: int = 1, std: Optional[float] = None,
+               note: str = "", status: str = "measured") -> dict:
+        """Record our value for ``claim_id`` (a number in the claim's unit, a list of values
+        from several seeds, or a word for 'direction' claims)."""
+        claims = paper_claims()
+        if claim_id not in claims:
+            raise KeyError(f"unknown claim id {claim_id!r}; see {CLAIMS_CSV.name}")
+        if isinstance(value, (list, tuple)):
+            value, std, n_seeds = mean_std(value)
+        if isinstance(value, float) and math.isnan(value):
+            value, status = None, "missing"
+        row = claims[claim_id]
+        entry = {"id": claim_id, "value": value, "paper": _number(row["paper_value"]),
+                 "seed_report": _number(row["seed_report_value"]), "unit": row["metric"],
+                 "what": row["what"], "n_seeds": n_seeds, "std": std, "status": status, "note": note}
+        self.claims = [c for c in self.claims if c["id"] != claim_id] + [entry]
+        return entry
+
+    def unavailable(self, claim_id: str, reason: str) -> dict:
+        """Record that a claim cannot be measured here (data or weights missing), and why."""
+        return self.record(claim_id, None, n_seeds=0, note=reason, status="unavailable")
+
+    def table(self):
+        """The claims as a pandas DataFrame: ours beside the paper's."""
+        import pandas as pd
+
+        cols = ["id", "what", "unit", "paper", "seed_report", "value", "std", "n_seeds", "status", "note"]
+        df = pd.DataFrame(self.claims, columns=cols).rename(columns={"value": "ours"})
+        return df.set_index("id")
+
+    def save(self) -> Path:
+        blob = {"notebook": self.notebook, "profile": self.profile, "claims": self.claims}
+        paths.atomic_write_bytes(self.path, (json.dumps(blob, indent=1) + "\n").encode())
+        return self.path
+
+
+def load_results(path: Path) -> dict:
+    """Read one results file; a file that does not parse is an error that names it."""
+    try:
+        blob = json.loads(Path(path).read_text())
+        if not isinstance(blob, dict) or not isinstance(blob.get("claims"), list):
+            raise ValueError("expected an object with a 'claims' list")
+        return blob
+    except (OSError, ValueError) as e:
+        raise ValueError(f"results file {path} could not be read: {e}") from e

@@ -1,0 +1,330 @@
+"""One training loop for every model and objective, with early stopping and a model cache.
+
+Objectives (``TrainConfig.objective``), each mixed with the clean loss by ``alpha``:
+
+- ``clean``:   J(x)
+- ``fgsm``:    alpha J(x) + (1 - alpha) J(x + eps sign(grad_x J)), the paper's adversarial
+               objective, with the examples regenerated against the current model each step
+- ``sign`` / ``uniform``: the same with random +-eps or U(-eps, eps) noise (section 6's controls)
+- ``worst_case_linear``: for linear models, the closed-form worst case in the eps max-norm
+               box: each logit moved by eps ||w_k||_1 against the label (section 5). For
+               binary logistic regression this is exactly softplus(-y (w.x + b) + eps ||w||_1).
+
+``l1`` adds ``l1 * ||W_1||_1`` on the first layer's weights (section 5's weight decay).
+``augment_from`` names a trained model whose FGSM examples of the training split are added
+to the training set (the seed report's "second approach").
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import data as D
+from . import models as M
+from . import paths
+from .attacks import fgsm, perturb, random_sign_noise, uniform_noise
+
+CACHE_VERSION = 1  # bump when the loop's maths changes, so stale models are not reused
+
+MODELS = {
+    "softmax": M.SoftmaxRegression,
+    "logreg": M.LogisticRegression,
+    "maxout": M.MaxoutMLP,
+    "rbf": M.RBFNetwork,
+    "googlenet": M.GoogLeNetMNIST,
+    "convmaxout": M.ConvMaxout,
+}
+OBJECTIVES = ("clean", "fgsm", "sign", "uniform", "worst_case_linear")
+DATASETS = ("mnist", "mnist3v7", "cifar10")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that determines a trained model; its hash is the cache key."""
+
+    model: str = "maxout"
+    model_args: dict = field(default_factory=dict)
+    data: str = "mnist"
+    n_train: Optional[int] = None  # subsample the training split (smoke runs)
+    n_valid: Optional[int] = None  # subsample the validation split (smoke runs; None = all)
+    objective: str = "clean"
+    alpha: float = 0.5
+    eps: float = 0.25
+    clip: bool = True  # keep perturbed training inputs in [0, 1]
+    l1: float = 0.0
+    augment_from: Optional[dict] = None  # a TrainConfig as a dict
+    epochs: int = 10
+    batch_size: int = 100
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    lr_decay: float = 1.000004  # lr divided by this after every step (the recipe)
+    lr_min: float = 1e-6
+    momentum: tuple = (0.5, 0.7, 250)  # start, end, epoch at which it reaches the end
+    patience: Optional[int] = None  # early stopping: epochs without improvement
+    stop_on: str = "clean"  # "clean" or "adversarial" validation error
+    retrain_full: bool = False  # then retrain on train + valid for the best epoch count
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise ValueError(f"unknown model {self.model!r}; choose from {sorted(MODELS)}")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {self.objective!r}; choose from {OBJECTIVES}")
+        if self.data not in DATASETS:
+            raise ValueError(f"unknown data {self.data!r}; choose from {DATASETS}")
+        if self.stop_on not in ("clean", "adversarial"):
+            raise ValueError(f"stop_on must be 'clean' or 'adversarial', not {self.stop_on!r}")
+        if self.optimizer not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', not {self.optimizer!r}")
+        if not 0 <= self.alpha <= 1:
+            raise ValueError(f"alpha must lie in [0, 1], got {self.alpha}")
+        if self.eps < 0 or self.l1 < 0 or self.epochs < 1:
+            raise ValueError("eps and l1 must be >= 0 and epochs >= 1")
+        self.momentum = tuple(self.momentum)
+
+    def key(self) -> str:
+        d = dataclasses.asdict(self)
+        if d["n_valid"] is None:  # added later: leave the keys of existing configs unchanged
+            del d["n_valid"]
+        blob = json.dumps({"v": CACHE_VERSION, **d}, sort_keys=True, default=list)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass
+class Trained:
+    model: nn.Module
+    history: list
+    config: TrainConfig
+    seconds: float = 0.0
+    cached: bool = False
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def build_model(config: TrainConfig) -> nn.Module:
+    return MODELS[config.model](**config.model_args)
+
+
+def datasets(config: TrainConfig) -> tuple[tuple, Optional[tuple], tuple]:
+    """(train, valid, train_full) tensors for ``config.data``; valid is None if unused."""
+    if config.data == "cifar10":
+        x, y = D.cifar10("train")
+        x, _, _ = D.standardize(x)
+        train, valid, full = (x[:45000], y[:45000]), (x[45000:], y[45000:]), (x, y)
+    else:
+        split = (lambda s: D.two_class(*D.mnist(s))) if config.data == "mnist3v7" else D.mnist
+        train, valid, full = split("train"), split("valid"), split("train_full")
+    train = D.subset(*train, config.n_train, seed=config.seed)
+    if valid is not None:
+        valid = D.subset(*valid, config.n_valid, seed=config.seed)
+    full = D.subset(*full, config.n_train, seed=config.seed)
+    return train, valid, full
+
+
+def linear_weights(model: nn.Module) -> torch.Tensor:
+    """The first layer's weight matrix (rows = units): what L1 penalises and FGSM exploits."""
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            return m.weight
+    raise TypeError(f"{type(model).__name__} has no nn.Linear layer")
+
+
+def worst_case_linear_scores(model: nn.Module, scores: torch.Tensor, y: torch.Tensor, eps: float) -> torch.Tensor:
+    """Scores under the worst eps max-norm perturbation of a linear model, each logit alone.
+
+    Logit k moves by up to eps ||w_k||_1; the true class down and every other class up.
+    Exact for two classes (LogisticRegression); an upper bound (pessimistic) for softmax.
+    """
+    if isinstance(model, M.LogisticRegression):
+        shift = eps * model.w.abs().sum()
+        sign = torch.where(y == 1, -1.0, 1.0).to(scores.dtype)
+        return torch.stack([scores[:, 0], scores[:, 1] + sign * shift], 1)
+    w = linear_weights(model)
+    shift = eps * w.abs().sum(1)  # (K,)
+    sign = 1.0 - 2.0 * torch.nn.functional.one_hot(y, scores.shape[1]).to(scores.dtype)
+    return scores + sign * shift
+
+
+def adversarial_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, objective: str = "fgsm",
+                     alpha: float = 0.5, eps: float = 0.25, clip: bool = True,
+                     generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """The training objective alpha J(x) + (1 - alpha) J(x~) in the model's current mode.
+
+    For ``fgsm`` the gradient that builds x~ comes from the same forward pass (same
+    dropout mask) as the clean term: it is the gradient of the cost being trained, and it
+    saves a forward pass.
+    """
+    box = (0.0, 1.0) if clip else None
+    if objective == "fgsm" and eps > 0:
+        x = x.detach().requires_grad_(True)
+    scores = model(x)
+    clean = M.model_loss(model, scores, y)
+    if objective == "clean" or alpha == 1:
+        return clean
+    if objective == "fgsm":
+        if eps == 0:
+            return clean
+        (g,) = torch.autograd.grad(clean * len(x), x, retain_graph=True)
+        x_adv = x.detach() + eps * g.sign()
+        x_adv = x_adv if box is None else x_adv.clamp(*box)
+        other = M.model_loss(model, model(x_adv), y)
+    elif objective == "sign":
+        other = M.model_loss(model, model(random_sign_noise(x, eps, box, generator)), y)
+    elif objective == "uniform":
+        other = M.model_loss(model, model(uniform_noise(x, eps, box, generator)), y)
+    elif objective == "worst_case_linear":
+        other = M.model_loss(model, worst_case_linear_scores(model, scores, y, eps), y)
+    else:
+        raise ValueError(f"unknown objective {objective!r}")
+    return alpha * clean + (1 - alpha) * other
+
+
+@torch.inference_mode()
+def _error(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2000) -> float:
+    model.eval()
+    wrong = sum((model(x[i:i + batch_size]).argmax(1) != y[i:i + batch_size]).sum().item()
+                for i in range(0, len(x), batch_size))
+    return wrong / len(x)
+
+
+def _adv_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, clip: bool) -> float:
+    model.eval()
+    x_adv = perturb("fgsm", model, x, y, eps, (0.0, 1.0) if clip else None, batch_size=2000)
+    return _error(model, x_adv.to(x.device), y)
+
+
+def _fit(config: TrainConfig, train: tuple, valid: Optional[tuple], epochs: int, device: torch.device,
+         desc: str, progress: bool) -> tuple[nn.Module, list, int]:
+    """Train a fresh model for up to ``epochs``; returns (best model, history, best epoch)."""
+    seed_everything(config.seed)
+    model = build_model(config)
+    if isinstance(model, M.RBFNetwork):
+        model.init_centres(*train)
+    model.to(device)
+    x, y = (t.to(device) for t in train)
+    if valid is not None:
+        xv, yv = (t.to(device) for t in valid)
+    params = list(model.parameters())
+    if config.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum[0])
+    else:
+        opt = torch.optim.Adam(params, lr=config.lr)
+    gen = torch.Generator().manual_seed(config.seed)
+    noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
+    w1 = linear_weights(model) if config.l1 > 0 else None
+    monitor_adv = valid is not None and config.eps > 0 and config.data != "cifar10"
+    history: list = []
+    best, best_epoch, best_state = float("inf"), 0, None
+    lr = config.lr
+    bar = tqdm(range(1, epochs + 1), desc=desc, disable=not progress, leave=False)
+    for epoch in bar:
+        m0, m1, sat = config.momentum
+        if config.optimizer == "sgd":
+            mom = m0 + (m1 - m0) * min(1.0, (epoch - 1) / max(1, sat - 1))
+            for gr in opt.param_groups:
+                gr["momentum"] = mom
+        model.train()
+        perm = torch.randperm(len(x), generator=gen).to(device)
+        total, t0 = 0.0, time.perf_counter()
+        for i in range(0, len(x), config.batch_size):
+            idx = perm[i:i + config.batch_size]
+            loss = adversarial_loss(model, x[idx], y[idx], config.objective, config.alpha, config.eps,
+                                    config.clip, noise_gen)
+            if w1 is not None:
+                loss = loss + config.l1 * w1.abs().sum()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            M.apply_constraints(model)  # max-norm after every step, as the recipe
+            if config.optimizer == "sgd" and config.lr_decay != 1:
+                lr = max(config.lr_min, lr / config.lr_decay)
+                for gr in opt.param_groups:
+                    gr["lr"] = lr
+            total += loss.item() * len(idx)
+        row = {"epoch": epoch, "train_loss": total / len(x), "seconds": time.perf_counter() - t0}
+        if valid is not None:
+            row["valid_error"] = _error(model, xv, yv)
+            if monitor_adv:
+                row["valid_adv_error"] = _adv_error(model, xv, yv, config.eps, config.clip)
+            score = row["valid_adv_error"] if config.stop_on == "adversarial" else row["valid_error"]
+            if score < best:
+                best, best_epoch, best_state = score, epoch, copy.deepcopy(model.state_dict())
+            bar.set_postfix(valid=f"{row['valid_error']:.4f}", best=best_epoch)
+        history.append(row)
+        if config.patience is not None and valid is not None and epoch - best_epoch >= config.patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    else:
+        best_epoch = len(history)
+    return model, history, best_epoch
+
+
+def _augmented(config: TrainConfig, train: tuple, progress: bool) -> tuple:
+    """Training set plus FGSM examples of it crafted on the model ``augment_from`` names."""
+    source = train_model(TrainConfig(**config.augment_from), progress=progress).model
+    x, y = train
+    x_adv = perturb("fgsm", source, x, y, config.eps, (0.0, 1.0) if config.clip else None)
+    return torch.cat([x, x_adv]), torch.cat([y, y])
+
+
+def cache_path(config: TrainConfig) -> os.PathLike:
+    return paths.CACHE_DIR / "models" / f"{config.model}-{config.key()}.pt"
+
+
+def train_model(config: TrainConfig, cache: bool = True, progress: bool = True,
+                device: Optional[torch.device] = None) -> Trained:
+    """Train ``config`` (or load it from the cache, keyed by its full configuration)."""
+    device = device or default_device()
+    path = cache_path(config)
+    if cache and path.exists():
+        blob = torch.load(path, map_location=device, weights_only=True)
+        model = build_model(config).to(device)
+        model.load_state_dict(blob["state_dict"])
+        model.eval()
+        return Trained(model, blob["history"], config, blob["seconds"], cached=True)
+    t0 = time.perf_counter()
+    train, valid, full = datasets(config)
+    if config.augment_from is not None:
+        train = _augmented(config, train, progress)
+        full = _augmented(config, full, progress) if config.retrain_full else full
+    desc = f"{config.model} {config.objective} seed {config.seed}"
+    model, history, best_epoch = _fit(config, train, valid, config.epochs, device, desc, progress)
+    if config.retrain_full:
+        # the paper: pick the epoch count on validation, then retrain on all 60,000
+        model, more, _ = _fit(config, full, None, best_epoch, device, desc + " (retrain on 60k)", progress)
+        history += [{**r, "phase": "retrain"} for r in more]
+    for r in history:
+        r["best_epoch"] = best_epoch
+    seconds = time.perf_counter() - t0
+    model.eval()
+    if cache:
+        tmp = paths.atomic_path(path)
+        try:
+            torch.save({"state_dict": model.state_dict(), "history": history, "seconds": seconds,
+                        "config": json.dumps(dataclasses.asdict(config), default=list)}, tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)  # only left behind if saving failed
+    return Trained(model, history, config, seconds, cached=False)

@@ -1,0 +1,25 @@
+import math
+
+import torch
+
+from helpers.metrics import agreement, confidence_on_mistakes, error_rate
+
+
+def test_confidence_is_averaged_over_mistakes_only():
+    # two right with confidence .9, two wrong with confidence .6 and .8
+    proba = torch.tensor([[0.9, 0.1], [0.1, 0.9], [0.6, 0.4], [0.2, 0.8]])
+    y = torch.tensor([0, 1, 1, 0])
+    assert error_rate(proba, y) == 0.5
+    assert math.isclose(confidence_on_mistakes(proba, y), 0.7, rel_tol=1e-6)
+
+
+def test_confidence_is_nan_without_mistakes():
+    proba = torch.tensor([[0.9, 0.1]])
+    assert math.isnan(confidence_on_mistakes(proba, torch.tensor([0])))
+
+
+def test_agreement_within_mask():
+    a, b = torch.tensor([1, 2, 3, 4]), torch.tensor([1, 0, 3, 0])
+    assert agreement(a, b) == 0.5
+    assert agreement(a, b, torch.tensor([True, True, False, False])) == 0.5
+    assert agreement(a, b, torch.tensor([True, False, True, False])) == 1.0

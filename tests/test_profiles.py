@@ -1,0 +1,42 @@
+import pytest
+
+from helpers import profiles
+
+
+def _keys(d, prefix=""):
+    out = set()
+    for k, v in d.items():
+        out.add(prefix + k)
+        if isinstance(v, dict):
+            out |= _keys(v, prefix + k + ".")
+    return out
+
+
+def test_unknown_profile_is_rejected():
+    with pytest.raises(ValueError, match="unknown profile 'fast'"):
+        profiles.get_profile("fast")
+
+
+def test_environment_overrides_the_parameter(monkeypatch):
+    monkeypatch.setenv("REPRO_PROFILE", "smoke")
+    assert profiles.get_profile("paper").name == "smoke"
+    monkeypatch.setenv("REPRO_PROFILE", "bogus")
+    with pytest.raises(ValueError):
+        profiles.get_profile("default")
+
+
+def test_every_profile_sets_the_same_sizes():
+    keys = {name: _keys(p) for name, p in profiles.PROFILES.items()}
+    assert keys["smoke"] == keys["default"] == keys["paper"]
+
+
+def test_profiles_grow():
+    s, d, p = (profiles.get_profile(n) for n in ("smoke", "default", "paper"))
+    assert s.maxout.units < d.maxout.units <= p.maxout.units
+    assert s.maxout.epochs <= d.maxout.epochs <= p.maxout.epochs
+    assert p.maxout.large_units == 1600 and len(p.maxout.large_seeds) == 5 and p.capacity.ensemble == 12
+
+
+def test_smoke_never_writes_to_the_committed_folders():
+    fig, res = profiles.output_dirs("smoke")
+    assert "build" in fig.parts and "build" in res.parts

@@ -1,0 +1,88 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from helpers import models as M
+from helpers.training import TrainConfig, adversarial_loss, cache_path, train_model, worst_case_linear_scores
+
+TINY = dict(model="maxout", model_args={"units": 8, "pieces": 2}, n_train=300, epochs=2, eps=0.25)
+
+
+def _weights(model):
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_same_seed_same_weights():
+    a = train_model(TrainConfig(**TINY, objective="fgsm"), cache=False, progress=False)
+    b = train_model(TrainConfig(**TINY, objective="fgsm"), cache=False, progress=False)
+    c = train_model(TrainConfig(**TINY, objective="fgsm", seed=1), cache=False, progress=False)
+    assert torch.equal(_weights(a.model), _weights(b.model))
+    assert not torch.equal(_weights(a.model), _weights(c.model))
+
+
+def test_cache_roundtrip_and_key():
+    cfg = TrainConfig(**TINY)
+    first = train_model(cfg, progress=False)
+    assert not first.cached and cache_path(cfg).exists()
+    again = train_model(cfg, progress=False)
+    assert again.cached and torch.equal(_weights(first.model), _weights(again.model))
+    assert again.history == first.history
+    assert cfg.key() != cfg.replace(seed=1).key() != cfg.replace(eps=0.1).key()
+
+
+def test_history_tracks_clean_and_adversarial_validation():
+    t = train_model(TrainConfig(**TINY, objective="fgsm", stop_on="adversarial"), cache=False, progress=False)
+    assert len(t.history) == 2
+    assert all(0 <= r["valid_error"] <= 1 and 0 <= r["valid_adv_error"] <= 1 for r in t.history)
+
+
+def test_early_stopping_and_retrain():
+    cfg = TrainConfig(**{**TINY, "epochs": 6}, patience=1, retrain_full=True, lr=0.0)  # lr 0: never improves
+    t = train_model(cfg, cache=False, progress=False)
+    first = [r for r in t.history if "phase" not in r]
+    retrain = [r for r in t.history if r.get("phase") == "retrain"]
+    assert len(first) == 2 and len(retrain) == t.history[0]["best_epoch"] == 1
+
+
+def test_closed_form_adversarial_logistic_regression():
+    """worst_case_linear on logistic regression is softplus(-y(w.x + b) + eps ||w||_1)."""
+    model = M.LogisticRegression()
+    with torch.no_grad():
+        model.linear.weight.normal_(0, 0.05)  # small logits: no gradient underflows
+    x, y = torch.rand(32, 1, 28, 28), torch.randint(0, 2, (32,))
+    eps = 0.1
+    loss = adversarial_loss(model, x, y, "worst_case_linear", alpha=0.0, eps=eps)
+    y_pm = 2 * y.float() - 1
+    closed = F.softplus(-y_pm * model.logit(x) + eps * model.w.abs().sum()).mean()
+    torch.testing.assert_close(loss, closed)
+    # and it equals training on the exact FGSM example (no clipping)
+    fgsm_loss = adversarial_loss(model, x, y, "fgsm", alpha=0.0, eps=eps, clip=False)
+    torch.testing.assert_close(loss, fgsm_loss)
+
+
+def test_worst_case_softmax_is_an_upper_bound():
+    model = M.SoftmaxRegression()
+    x, y = torch.rand(16, 1, 28, 28), torch.randint(0, 10, (16,))
+    s = model(x)
+    worst = worst_case_linear_scores(model, s, y, 0.1)
+    assert (F.cross_entropy(worst, y, reduction="none") >= F.cross_entropy(s, y, reduction="none")).all()
+
+
+def test_alpha_one_is_the_clean_loss():
+    model = M.SoftmaxRegression()
+    x, y = torch.rand(8, 1, 28, 28), torch.randint(0, 10, (8,))
+    torch.testing.assert_close(adversarial_loss(model, x, y, "fgsm", alpha=1.0), F.cross_entropy(model(x), y))
+
+
+@pytest.mark.parametrize("bad", [dict(model="vgg"), dict(objective="pgd"), dict(alpha=2.0),
+                                 dict(stop_on="train"), dict(eps=-1.0), dict(data="svhn")])
+def test_bad_config_is_rejected(bad):
+    with pytest.raises(ValueError):
+        TrainConfig(**bad)
+
+
+def test_l1_shrinks_first_layer_weights():
+    base = dict(model="softmax", n_train=500, epochs=3, lr=0.1)
+    plain = train_model(TrainConfig(**base), cache=False, progress=False).model
+    sparse = train_model(TrainConfig(**base, l1=1e-3), cache=False, progress=False).model
+    assert sparse.linear.weight.abs().sum() < plain.linear.weight.abs().sum()
