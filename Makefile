@@ -7,13 +7,14 @@ PROFILE ?= default
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.py))
 EXEC_DIR := build/notebooks/$(PROFILE)
 
-.PHONY: help setup data sync report test html clean
+.PHONY: help setup data sync report test html bench clean
 
 help:
 	@echo "make report [PROFILE=smoke|default|paper]  set up, fetch MNIST, run every notebook"
 	@echo "make test                                  set up, fetch MNIST, unit tests + notebooks at smoke"
 	@echo "make sync                                  pair notebooks/*.py with their .ipynb (jupytext)"
 	@echo "make html                                  render the executed notebooks to build/html"
+	@echo "make bench                                 training/attack throughput against the machine's matmul rate"
 
 # The venv is made once; a second run installs nothing (the stamp is newer than its inputs).
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -35,16 +36,20 @@ report: data sync
 	@set -e; for py in $(NOTEBOOKS); do \
 	  nb=$${py%.py}.ipynb; name=$$(basename $$nb); start=$$SECONDS; \
 	  echo "== $$name (profile $(PROFILE))"; \
-	  $(BIN)/papermill $$nb $(EXEC_DIR)/$$name -p profile $(PROFILE) --cwd notebooks --no-progress-bar; \
+	  $(BIN)/papermill $$nb $(EXEC_DIR)/$$name -k python3 --language python -p profile $(PROFILE) --cwd notebooks --no-progress-bar; \
 	  echo -e "$${name%.ipynb}\t$$((SECONDS - start))" >> $(EXEC_DIR)/timings.tsv; \
 	  echo "   $$((SECONDS - start)) s"; \
 	done
+	@$(MAKE) --no-print-directory html
 
 test: data sync
 	REPRO_PROFILE=smoke $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-cell-timeout=900
 
 html: setup
 	$(BIN)/python -m helpers.render $(EXEC_DIR) build/html
+
+bench: data
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf build

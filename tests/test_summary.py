@@ -1,0 +1,252 @@
+import csv
+import json
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+from matplotlib.collections import PathCollection  # noqa: E402
+
+from helpers import paths, summary  # noqa: E402
+from helpers.results import CLAIMS_CSV, Results, paper_claims  # noqa: E402
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    res, figs = tmp_path / "results", tmp_path / "figures"
+    res.mkdir()
+    figs.mkdir()
+    return res, figs
+
+
+def write(res, notebook, **claims):
+    """A results file as a notebook writes it; value None = unavailable (reason in the note)."""
+    r = Results(notebook, "default", res)
+    for cid, value in claims.items():
+        cid = cid.replace("__", ".")
+        if isinstance(value, tuple) and value[0] == "unavailable":
+            r.unavailable(cid, value[1])
+        else:
+            r.record(cid, value)
+    return r.save()
+
+
+def rows(res, figs):
+    return summary.summarize(res, figs, "default").by_id()
+
+
+def test_claim_list_parses_into_complete_rows():
+    # a comma inside an unquoted field once shifted every column of a row
+    with open(CLAIMS_CSV, newline="") as f:
+        header, *body = list(csv.reader(f))
+    assert all(len(r) == len(header) for r in body), [r[0] for r in body if len(r) != len(header)]
+    assert paper_claims()["s6.noise_uniform_adv_err"]["paper_value"] == "90.4"
+    assert all(row["metric"] in ("figure", "direction") or row["metric"].endswith("%")
+               for row in paper_claims().values())
+
+
+def test_tolerance_closed_forms():
+    assert summary.tolerance(0.94) == pytest.approx(0.3)
+    assert summary.tolerance(0.0) == pytest.approx(0.3)
+    assert summary.tolerance(8.0) == pytest.approx(1.0)  # the 1-point floor
+    assert summary.tolerance(17.9) == pytest.approx(1.79)
+    assert summary.tolerance(89.4) == pytest.approx(8.94)
+
+
+def test_within_and_outside_tolerance(dirs):
+    res, figs = dirs
+    write(res, "03-maxout", s4__maxout_adv_err=[90.0, 91.0], s6__maxout240_clean_err=1.2,
+          s6__noise_sign_adv_conf=80.0)
+    by = rows(res, figs)
+    assert by["s4.maxout_adv_err"].verdict == "reproduced"
+    assert summary.ours_text(by["s4.maxout_adv_err"]) == "90.5 ± 0.71 (n=2)"
+    assert by["s6.maxout240_clean_err"].verdict == "reproduced"  # |1.2 - 0.94| <= 0.3
+    assert by["s6.noise_sign_adv_conf"].verdict == "not reproduced"  # 17.3 points off, no direction
+    assert "tolerance ±9.73" in by["s6.noise_sign_adv_conf"].reason
+
+    write(res, "03-maxout", s6__maxout240_clean_err=1.3)
+    assert rows(res, figs)["s6.maxout240_clean_err"].verdict == "not reproduced"
+
+
+def test_direction_between_claims(dirs):
+    res, figs = dirs
+    write(res, "03-maxout", s4__maxout_adv_err=85.0, s6__advtrained_adv_err=30.0)
+    r = rows(res, figs)["s6.advtrained_adv_err"]
+    assert r.verdict == "direction reproduced" and "s4.maxout_adv_err" in r.reason
+
+    write(res, "03-maxout", s4__maxout_adv_err=25.0, s6__advtrained_adv_err=30.0)
+    r = rows(res, figs)["s6.advtrained_adv_err"]
+    assert r.verdict == "not reproduced" and "direction fails" in r.reason
+
+    write(res, "03-maxout", s6__advtrained_adv_err=30.0)  # nothing to compare with
+    r = rows(res, figs)["s6.advtrained_adv_err"]
+    assert r.verdict == "not reproduced" and "missing" in r.reason
+
+
+def test_direction_against_a_constant(dirs):
+    res, figs = dirs
+    write(res, "02-linear", s4__softmax_adv_conf=60.0, s4__softmax_adv_err=40.0)
+    by = rows(res, figs)
+    assert by["s4.softmax_adv_conf"].verdict == "direction reproduced"  # 60 > 50: confident mistakes
+    assert by["s4.softmax_adv_err"].verdict == "not reproduced"  # 40 is not > 50
+
+
+def test_unavailable_and_missing(dirs):
+    res, figs = dirs
+    write(res, "04-capacity-transfer",
+          s4__convmaxout_cifar_adv_err=("unavailable", "CIFAR-10 cannot be downloaded here"),
+          s7__rbf_adv_err=float("nan"), s7__rbf_clean_conf=None)
+    by = rows(res, figs)
+    assert by["s4.convmaxout_cifar_adv_err"].verdict == "unavailable here"
+    assert by["s4.convmaxout_cifar_adv_err"].reason == "CIFAR-10 cannot be downloaded here"
+    assert by["s7.rbf_adv_err"].verdict == "missing"  # NaN recorded
+    assert by["s7.rbf_clean_conf"].verdict == "missing"  # None recorded as "measured"
+    assert by["s7.rbf_adv_conf"].verdict == "missing"  # not recorded by a notebook that ran
+    assert "does not record" in by["s7.rbf_adv_conf"].reason
+    assert by["s4.maxout_adv_err"].verdict == "missing"  # 03-maxout did not run
+    assert "did not run" in by["s4.maxout_adv_err"].reason
+    assert summary.ours_text(by["s7.rbf_adv_err"]) == "—"
+
+
+def test_nothing_ran_means_nothing_reproduced(dirs):
+    s = summary.summarize(*dirs, "smoke")
+    assert {r.verdict for r in s.rows} == {"missing"}
+    assert len(s.rows) == len(paper_claims())
+    # and a folder that does not exist at all reads as empty, too
+    assert {r.verdict for r in summary.summarize(dirs[0] / "nope", dirs[1] / "nope").rows} == {"missing"}
+
+
+def test_a_value_without_measured_status_is_not_reproduced(dirs):
+    res, figs = dirs
+    path = write(res, "03-maxout", s4__maxout_adv_err=89.4)
+    blob = json.loads(path.read_text())
+    blob["claims"][0]["status"] = "not run"
+    path.write_text(json.dumps(blob))
+    assert rows(res, figs)["s4.maxout_adv_err"].verdict == "missing"
+
+
+def test_corrupt_results_file_is_an_error_naming_it(dirs):
+    res, figs = dirs
+    write(res, "03-maxout", s4__maxout_adv_err=89.4)
+    (res / "04-capacity-transfer.json").write_text("{ truncated")
+    with pytest.raises(ValueError, match="04-capacity-transfer.json"):
+        summary.summarize(res, figs)
+    (res / "04-capacity-transfer.json").write_text(json.dumps({"claims": [{"value": 1}]}))
+    with pytest.raises(ValueError, match="04-capacity-transfer.json"):
+        summary.summarize(res, figs)
+
+
+def test_threshold_word_and_seed_report_claims(dirs):
+    res, figs = dirs
+    write(res, "02-linear", s5__l1_0025_train_err=7.0, s5__l1_small_no_benefit="No benefit")
+    write(res, "01-existence", seed__googlenet_mnist_val_acc=97.5, seed__googlenet_eps02_wrong_conf=99.0)
+    by = rows(res, figs)
+    assert by["s5.l1_0025_train_err"].verdict == "reproduced"
+    assert by["s5.l1_small_no_benefit"].verdict == "reproduced"
+    assert by["seed.googlenet_mnist_val_acc"].verdict == "reproduced"
+    assert "seed report" in by["seed.googlenet_mnist_val_acc"].reason
+    assert by["seed.googlenet_eps02_wrong_conf"].verdict == "reproduced"  # "~100"
+
+    write(res, "02-linear", s5__l1_0025_train_err=3.0, s5__l1_small_no_benefit="benefit")
+    by = rows(res, figs)
+    assert by["s5.l1_0025_train_err"].verdict == "not reproduced"
+    assert by["s5.l1_small_no_benefit"].verdict == "not reproduced"
+
+    write(res, "02-linear", s5__l1_small_no_benefit=0.3)
+    assert rows(res, figs)["s5.l1_small_no_benefit"].verdict == "not judged"
+
+
+def png(figs, notebook, name):
+    p = figs / notebook / f"{name}.png"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(b"\x89PNG\r\n\x1a\n")
+    return p
+
+
+def test_gallery_maps_paper_figures_by_name(dirs):
+    _, figs = dirs
+    png(figs, "01-existence", "fgsm-panda")
+    png(figs, "01-existence", "figure1-mnist")
+    png(figs, "01-existence", "googlenet-mnist-training")
+    png(figs, "01-existence", "fig10-not-one")
+    png(figs, "02-linear", "fig2-logreg-3-vs-7")
+    png(figs, "02-linear", "weights-l1")  # not Fig. 3: that is the maxout weights
+    png(figs, "03-maxout", "fig3-first-layer-weights")
+    png(figs, "04-capacity-transfer", "logits-along-fgsm")
+    png(figs, "04-capacity-transfer", "rubbish-examples")
+    png(figs, "04-capacity-transfer", "capacity-sweep")
+    png(figs, "05-summary", "ours-vs-paper")  # the summary's own figure is not in the gallery
+    g = summary.gallery(figs)
+    names = {k: [f"{p.parent.name}/{p.stem}" for p in v] for k, v in g.items()}
+    assert names["Fig. 1"] == ["01-existence/fgsm-panda", "01-existence/figure1-mnist"]
+    assert names["Seed report"] == ["01-existence/googlenet-mnist-training"]
+    assert names["Fig. 2"] == ["02-linear/fig2-logreg-3-vs-7"]
+    assert names["Fig. 3"] == ["03-maxout/fig3-first-layer-weights"]
+    assert names["Fig. 4"] == ["04-capacity-transfer/logits-along-fgsm"]
+    assert names["App. A"] == ["04-capacity-transfer/rubbish-examples"]
+    assert names[summary.BEYOND] == ["01-existence/fig10-not-one", "02-linear/weights-l1",
+                                     "04-capacity-transfer/capacity-sweep"]
+
+
+def test_figure_claims(dirs):
+    res, figs = dirs
+    assert rows(res, figs)["fig3.weights"].verdict == "missing"  # notebook did not run
+    write(res, "03-maxout", s4__maxout_adv_err=89.4)
+    assert rows(res, figs)["fig3.weights"].verdict == "missing"  # ran, but no figure file
+    png(figs, "03-maxout", "fig3-weights")
+    r = rows(res, figs)["fig3.weights"]
+    assert r.verdict == "see figure" and "fig3-weights.png" in r.reason
+    (res / "03-maxout.json").rename(res / "03-maxout-renamed.json")  # a notebook renamed later
+    blob = json.loads((res / "03-maxout-renamed.json").read_text())
+    (res / "03-maxout-renamed.json").write_text(json.dumps({**blob, "notebook": "03-maxout-renamed"}))
+    assert rows(res, figs)["fig3.weights"].verdict == "see figure"
+    assert rows(res, figs)["s4.maxout_adv_err"].verdict == "reproduced"
+
+
+def test_markdown_tables_and_results_file(dirs, tmp_path):
+    res, figs = dirs
+    write(res, "03-maxout", s4__maxout_adv_err=90.0, s6__advtrained_adv_err=20.0)
+    png(figs, "03-maxout", "fig3-weights")
+    png(figs, "03-maxout", "training-curves")
+    s = summary.summarize(res, figs, "default")
+    table = summary.claims_table(s.rows)
+    lines = [ln for ln in table.splitlines() if ln.startswith("| `")]
+    assert len(lines) == len(paper_claims())
+    row = next(ln for ln in lines if "`s4.maxout_adv_err`" in ln)
+    assert "89.4" in row and "90.0 (n=1)" in row and "**reproduced**" in row
+    assert "89.4 (quoted)" in row  # the seed report's text, as printed
+
+    head = summary.headline_table(s.rows)
+    assert head.count("\n") == len(summary.HEADLINE) + 2 and "maxout + adversarial training, FGSM error" in head
+
+    md_path = tmp_path / "RESULTS.md"
+    assert summary.write_results_md(s, md_path) == md_path
+    text = md_path.read_text()
+    assert summary.VERDICT_RULE in text and table in text
+    assert '<img src="figures/03-maxout/fig3-weights.png"' in text  # relative to RESULTS.md
+    assert "figures/03-maxout/training-curves.png" in text.split("### Beyond the paper")[1]
+    assert [p.name for p in tmp_path.glob(".RESULTS.md*")] == []  # no temp file left
+
+
+def test_results_md_goes_where_the_profile_says():
+    assert summary.results_md_path("default") == paths.ROOT / "RESULTS.md"
+    assert summary.results_md_path("paper") == paths.ROOT / "results" / "paper" / "RESULTS.md"
+    assert paths.SCRATCH_DIR in summary.results_md_path("smoke").parents
+
+
+def test_profile_mismatch_is_warned(dirs):
+    res, figs = dirs
+    Results("03-maxout", "smoke", res).save()
+    assert any("smoke" in w for w in summary.summarize(res, figs, "default").warnings)
+    assert summary.summarize(res, figs, "smoke").warnings == []
+
+
+def test_plot_has_one_point_per_judged_number(dirs):
+    res, figs = dirs
+    write(res, "03-maxout", s4__maxout_adv_err=90.0, s6__advtrained_adv_err=30.0, s6__maxout240_clean_err=1.0)
+    s = summary.summarize(res, figs)
+    pts = summary.numeric_points(s.rows)
+    assert sorted(p[2] for p in pts) == ["s4.maxout_adv_err", "s6.advtrained_adv_err", "s6.maxout240_clean_err"]
+    fig = summary.plot_ours_vs_paper(s.rows)
+    n = sum(len(c.get_offsets()) for ax in fig.axes for c in ax.collections if isinstance(c, PathCollection))
+    assert n >= 4  # three on the full panel, the clean error again on the zoom
