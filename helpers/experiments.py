@@ -22,12 +22,14 @@ def maxout(P: SimpleNamespace, objective: str = "clean", seed: int = 0, units: O
     m = P.maxout
     args = {"units": units or m.units, "pieces": m.pieces}
     args.update(overrides.pop("model_args", {}))
-    return TrainConfig(
+    fields = dict(
         model="maxout", model_args=args, n_train=m.n_train, objective=objective, alpha=ALPHA, eps=EPS,
         epochs=m.adv_epochs if objective == "fgsm" else m.epochs, patience=m.patience,
         stop_on="adversarial" if objective == "fgsm" else "clean", retrain_full=m.retrain_full,
-        seed=seed, **overrides,
+        seed=seed,
     )
+    fields.update(overrides)  # e.g. epochs= for notebook 04's short capacity and ensemble nets
+    return TrainConfig(**fields)
 
 
 def softmax(P: SimpleNamespace, objective: str = "clean", seed: int = 0, **overrides) -> TrainConfig:

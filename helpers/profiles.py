@@ -21,17 +21,17 @@ _DEFAULT: dict[str, Any] = {
     "n_test": None,  # None = all 10,000 test images
     "eps_grid": EPS_GRID,
     "googlenet": {"n_train": None, "epochs": 2, "batch_size": 128, "lr": 1e-3, "size": 28,
-                  "n_valid": None, "n_eval": 2000},
+                  "n_valid": None, "n_eval": 1000},
     "linear": {"epochs": 20, "n_train": None, "eps_train": [0.0, 0.05, 0.1, 0.25, 0.5],
-               "l1": [1e-4, 1e-3, 1e-2], "softmax_epochs": 20,
-               "maxout_l1": [0.0025, 0.0001], "maxout_l1_epochs": 3},
+               "l1": [1e-3, 1e-2, 3e-2, 1e-1], "softmax_epochs": 20,
+               "maxout_l1": [0.0025, 1e-5], "maxout_l1_epochs": 3},
     "maxout": {"units": 240, "pieces": 5, "epochs": 12, "adv_epochs": 12, "patience": None,
                "retrain_full": False, "seeds": [0, 1], "noise_seeds": [0], "n_train": None,
                "large_units": None, "large_seeds": [], "pgd_steps": 20},
-    # epochs == ensemble_epochs lets the 240-unit 2-layer net of the capacity sweep double as
-    # ensemble member 0 (notebook 04's budget: ~8 min on 2 cores with notebook 03's nets cached)
-    "capacity": {"units": [5, 20, 80, 240], "depths": [1, 2, 3], "epochs": 3, "ensemble": 4,
-                 "ensemble_epochs": 3, "ensemble_units": 240, "rbf_epochs": 10, "n_rubbish": 10_000,
+    # notebook 04's budget (~8 min on 2 cores with notebook 03's nets cached) sets epochs,
+    # ensemble and ensemble_epochs at this profile
+    "capacity": {"units": [5, 20, 80, 240], "depths": [1, 2, 3], "epochs": 2, "ensemble": 4,
+                 "ensemble_epochs": 2, "ensemble_units": 240, "rbf_epochs": 10, "n_rubbish": 10_000,
                  "n_fig4": 200, "cifar_epochs": 10},
 }
 
@@ -41,7 +41,7 @@ _PAPER.update(
     googlenet={"n_train": None, "epochs": 10, "batch_size": 128, "lr": 1e-3, "size": 28, "n_valid": None,
                "n_eval": None},
 )
-_PAPER["linear"].update(epochs=100, softmax_epochs=100, maxout_l1_epochs=30)
+_PAPER["linear"].update(epochs=100, softmax_epochs=100, maxout_l1=[0.0025, 1e-4, 1e-5], maxout_l1_epochs=30)
 _PAPER["maxout"].update(epochs=1000, adv_epochs=1000, patience=100, retrain_full=True, seeds=[0, 1, 2, 3, 4],
                         noise_seeds=[0, 1], large_units=1600, large_seeds=[0, 1, 2, 3, 4], pgd_steps=40)
 _PAPER["capacity"].update(units=[5, 20, 80, 240, 1600], epochs=100, ensemble=12, ensemble_epochs=200,
@@ -55,7 +55,7 @@ _SMOKE.update(
     googlenet={"n_train": 256, "epochs": 1, "batch_size": 64, "lr": 1e-3, "size": 28, "n_valid": 200,
                "n_eval": 100},
 )
-_SMOKE["linear"].update(epochs=2, n_train=2000, eps_train=[0.0, 0.25], l1=[1e-3], softmax_epochs=2,
+_SMOKE["linear"].update(epochs=2, n_train=2000, eps_train=[0.0, 0.25], l1=[1e-2], softmax_epochs=2,
                         maxout_l1_epochs=1)
 _SMOKE["maxout"].update(units=16, epochs=2, adv_epochs=2, seeds=[0], n_train=1000, pgd_steps=3)
 _SMOKE["capacity"].update(units=[4, 16], depths=[1, 2], epochs=1, ensemble=2, ensemble_epochs=1,

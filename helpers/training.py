@@ -131,7 +131,9 @@ def datasets(config: TrainConfig) -> tuple[tuple, Optional[tuple], tuple]:
     if config.data == "cifar10":
         x, y = D.cifar10("train")
         x, _, _ = D.standardize(x)
-        train, valid, full = (x[:45000], y[:45000]), (x[45000:], y[45000:]), (x, y)
+        # last 5,000 of 50,000 for validation; a tenth of a small synthetic set in tests
+        n_val = min(5000, len(x) // 10)
+        train, valid, full = (x[:-n_val], y[:-n_val]), (x[-n_val:], y[-n_val:]), (x, y)
     else:
         split = (lambda s: D.two_class(*D.mnist(s))) if config.data == "mnist3v7" else D.mnist
         train, valid, full = split("train"), split("valid"), split("train_full")
@@ -200,6 +202,21 @@ def adversarial_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, objecti
     return alpha * clean + (1 - alpha) * other
 
 
+def train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+               config: TrainConfig, params: list, w1: Optional[torch.Tensor] = None,
+               generator: Optional[torch.Generator] = None) -> float:
+    """One optimiser step on ``config``'s objective (+ L1), then the max-norm constraint."""
+    loss = adversarial_loss(model, x, y, config.objective, config.alpha, config.eps, config.clip, generator)
+    if w1 is not None:
+        loss = loss + config.l1 * w1.abs().sum()
+    opt.zero_grad(set_to_none=True)
+    # inputs=params: the FGSM input x is a leaf that needs no second gradient
+    loss.backward(inputs=params)
+    opt.step()
+    M.apply_constraints(model)  # max-norm after every step, as the recipe
+    return loss.item()
+
+
 @torch.inference_mode()
 def _error(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2000) -> float:
     model.eval()
@@ -249,19 +266,12 @@ def _fit(config: TrainConfig, train: tuple, valid: Optional[tuple], epochs: int,
         total, t0 = 0.0, time.perf_counter()
         for i in range(0, len(x), config.batch_size):
             idx = perm[i:i + config.batch_size]
-            loss = adversarial_loss(model, x[idx], y[idx], config.objective, config.alpha, config.eps,
-                                    config.clip, noise_gen)
-            if w1 is not None:
-                loss = loss + config.l1 * w1.abs().sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            M.apply_constraints(model)  # max-norm after every step, as the recipe
+            loss = train_step(model, opt, x[idx], y[idx], config, params, w1, noise_gen)
             if config.optimizer == "sgd" and config.lr_decay != 1:
                 lr = max(config.lr_min, lr / config.lr_decay)
                 for gr in opt.param_groups:
                     gr["lr"] = lr
-            total += loss.item() * len(idx)
+            total += loss * len(idx)
         row = {"epoch": epoch, "train_loss": total / len(x), "seconds": time.perf_counter() - t0}
         if valid is not None:
             row["valid_error"] = _error(model, xv, yv)

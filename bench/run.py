@@ -1,0 +1,141 @@
+"""`make bench`: how close the training and attack loops run to this machine's limit.
+
+Prints one table and writes bench/results.json:
+- the fp32 matmul rate (the ceiling every model step is measured against);
+- maxout training throughput (clean and FGSM-adversarial, batch 100 as the recipe) and the
+  achieved GFLOP/s as a fraction of that ceiling;
+- FGSM over the 10k test set: ours against the obvious loop (and torchattacks if installed);
+- the wall time of each notebook from the last `make report`, and the peak memory.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from helpers import data, paths
+from helpers.attacks import perturb
+from helpers.models import MaxoutMLP
+from helpers.training import TrainConfig, build_model, train_step
+
+OUT = Path(__file__).with_name("results.json")
+
+
+def timed(fn, repeat: int, warmup: int = 3) -> float:
+    """Seconds per call, best of three rounds of ``repeat`` calls."""
+    for _ in range(warmup):
+        fn()
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(repeat):
+            fn()
+        best = min(best, (time.perf_counter() - t) / repeat)
+    return best
+
+
+def matmul_gflops(n: int = 2048) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    return 2 * n ** 3 / timed(lambda: a @ b, 5, 1) / 1e9
+
+
+def maxout_flops(units: int, pieces: int = 5, layers: int = 2) -> float:
+    """Forward multiply-adds x 2 for one example (the max and dropout are not counted)."""
+    widths = [784] + [units] * layers
+    f = sum(widths[i] * units * pieces for i in range(layers)) + units * 10
+    return 2.0 * f
+
+
+def train_step_rate(units: int, objective: str, steps: int) -> tuple[float, float]:
+    """(examples/s, GFLOP/s) of one training step at batch 100.
+
+    FLOPs per example: clean = forward + backward (2 x forward); adversarial = two of those
+    plus the input-gradient pass (1 x forward)."""
+    torch.manual_seed(0)
+    config = TrainConfig(model="maxout", model_args={"units": units}, objective=objective)
+    model = build_model(config).train()
+    params = list(model.parameters())
+    opt = torch.optim.SGD(params, lr=0.01, momentum=0.5)
+    x, y = torch.rand(100, 1, 28, 28), torch.randint(0, 10, (100,))
+    s = timed(lambda: train_step(model, opt, x, y, config, params), steps)
+    per_example = maxout_flops(units) * (3 if objective == "clean" else 7)
+    return 100 / s, 100 * per_example / s / 1e9
+
+
+def reference_fgsm(model, x, y, eps):
+    """The obvious FGSM loop: a DataLoader of 100, loss.backward(), x.grad.sign()."""
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=100)
+    model.eval()
+    out = []
+    for xb, yb in loader:
+        xb = xb.clone().requires_grad_(True)
+        loss = F.cross_entropy(model(xb), yb)
+        model.zero_grad()
+        loss.backward()
+        out.append((xb + eps * xb.grad.sign()).clamp(0, 1).detach())
+    return torch.cat(out)
+
+
+def fgsm_rates(units: int = 240) -> dict[str, float]:
+    x, y = data.mnist("test")
+    model = MaxoutMLP(units=units).eval()
+    rates = {"ours": len(x) / timed(lambda: perturb("fgsm", model, x, y, 0.25), 2, 1),
+             "reference loop": len(x) / timed(lambda: reference_fgsm(model, x, y, 0.25), 2, 1)}
+    try:
+        import torchattacks
+
+        atk = torchattacks.FGSM(model, eps=0.25)
+        rates["torchattacks"] = len(x) / timed(lambda: atk(x, y), 2, 1)
+    except ImportError:
+        pass
+    return rates
+
+
+def notebook_times(profile: str = "default") -> dict[str, int]:
+    path = paths.BUILD_DIR / "notebooks" / profile / "timings.tsv"
+    if not path.exists():
+        return {}
+    with open(path) as f:
+        return {row[0]: int(row[1]) for row in csv.reader(f, delimiter="\t") if len(row) == 2}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=30, help="timed training steps per round")
+    ap.add_argument("--large", type=int, default=1600, help="the large maxout width (0 to skip)")
+    args = ap.parse_args()
+
+    ceiling = matmul_gflops()
+    print(f"fp32 matmul: {ceiling:.0f} GFLOP/s ({torch.get_num_threads()} threads)")
+    rows = []
+    for units in [240] + ([args.large] if args.large else []):
+        for objective in ("clean", "fgsm"):
+            ex, gf = train_step_rate(units, objective, args.steps if units <= 240 else max(3, args.steps // 6))
+            rows.append({"units": units, "objective": objective, "examples_per_s": round(ex),
+                         "gflops": round(gf, 1), "fraction_of_matmul": round(gf / ceiling, 3),
+                         "epoch_s_50k": round(50_000 / ex, 1)})
+            print(f"maxout {units:>4} x 5 {objective:>5}: {ex:8.0f} ex/s  {gf:6.1f} GFLOP/s "
+                  f"({100 * gf / ceiling:.0f}% of matmul)  ~{50_000 / ex:.0f} s per 50k epoch")
+    fg = fgsm_rates()
+    for k, v in fg.items():
+        print(f"FGSM on 10k test ({k}): {v:,.0f} examples/s ({v / fg['reference loop']:.2f}x reference)")
+    times = notebook_times()
+    for k, v in times.items():
+        print(f"notebook {k}: {v} s (last make report)")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory of this benchmark: {peak_mb:.0f} MB")
+    blob = {"matmul_gflops": round(ceiling, 1), "training": rows, "fgsm_examples_per_s": fg,
+            "notebook_seconds": times, "peak_memory_mb": round(peak_mb), "threads": torch.get_num_threads(),
+            "torch": torch.__version__}
+    paths.atomic_write_bytes(OUT, (json.dumps(blob, indent=1) + "\n").encode())
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
