@@ -20,7 +20,7 @@ _DEFAULT: dict[str, Any] = {
     "description": "laptop CPU: 240-unit nets, short schedules, full MNIST test set",
     "n_test": None,  # None = all 10,000 test images
     "eps_grid": EPS_GRID,
-    "googlenet": {"n_train": None, "epochs": 2, "batch_size": 128, "lr": 1e-3, "size": 28,
+    "googlenet": {"n_train": None, "epochs": 3, "batch_size": 128, "lr": 1e-3, "size": 28,
                   "n_valid": None, "n_eval": 1000},
     "linear": {"epochs": 20, "n_train": None, "eps_train": [0.0, 0.05, 0.1, 0.25, 0.5],
                "l1": [1e-3, 1e-2, 3e-2, 1e-1], "softmax_epochs": 20,

@@ -1,0 +1,193 @@
+"""Section 3's linear explanation, measured: the direction does the damage, and many small
+changes add up with the dimension.
+
+For a linear score w.x, the max-norm perturbation eta = eps sign(w) moves it by
+w.eta = eps ||w||_1 = eps * m * n (m = mean |w_i|, n = dimension): for fixed eps it grows
+linearly with the number of coordinates perturbed. A network that is piecewise linear (ReLU,
+max-pooling, maxout) has the same form locally, with w = the gradient of its score at x.
+
+The score studied here is the *margin* of the true class over the runner-up,
+z_y - z_t (t = the most likely other class at the clean x, kept fixed): it is negative
+exactly when the prediction is wrong, and it is linear in x for a linear model. The
+perturbations are not clipped to [0, 1] here (``clip=None``), so that the identity holds
+exactly for linear models; the notebooks' attacks clip.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Optional, Sequence
+
+import torch
+from torch import nn
+
+from .attacks import Clip
+from .metrics import confidence_on_mistakes, error_rate, predict_proba
+
+
+def margin(scores: torch.Tensor, y: torch.Tensor, other: Optional[torch.Tensor] = None
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(z_y - z_t, t): the margin of the true class over ``other`` (default: the highest other class)."""
+    if other is None:
+        masked = scores.detach().clone()
+        masked[torch.arange(len(y)), y] = -float("inf")
+        other = masked.argmax(1)
+    idx = torch.arange(len(y))
+    return scores[idx, y] - scores[idx, other], other
+
+
+def _device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def margin_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(margin, w, t) at the clean x: w = grad_x (z_y - z_t), the local linear piece's weights.
+
+    Eval mode; examples are independent there, so one backward of the summed margins gives
+    every example's own gradient. Inputs may live on the CPU; results come back there."""
+    was_training = model.training
+    model.eval()
+    dev = _device(model)
+    ms, ws, ts = [], [], []
+    try:
+        for i in range(0, len(x), batch_size):
+            xb = x[i:i + batch_size].detach().to(dev).requires_grad_(True)
+            m, t = margin(model(xb), y[i:i + batch_size].to(dev))
+            (g,) = torch.autograd.grad(m.sum(), xb)
+            ms.append(m.detach().cpu())
+            ws.append(g.cpu())
+            ts.append(t.cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(ms), torch.cat(ws), torch.cat(ts)
+
+
+@torch.no_grad()
+def _margins_at(model: nn.Module, x: torch.Tensor, y: torch.Tensor, other: torch.Tensor,
+                batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+    """(margin over the fixed ``other`` class, predicted class) for a whole split, eval mode."""
+    was_training = model.training
+    model.eval()
+    dev = _device(model)
+    ms, preds = [], []
+    try:
+        for i in range(0, len(x), batch_size):
+            s = model(x[i:i + batch_size].to(dev))
+            ms.append(margin(s, y[i:i + batch_size].to(dev), other[i:i + batch_size].to(dev))[0].cpu())
+            preds.append(s.argmax(1).cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(ms), torch.cat(preds)
+
+
+def _changes(model: nn.Module, steps: torch.Tensor, y: torch.Tensor, other: torch.Tensor, m0: torch.Tensor
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Margin changes (S, N) and error rates (S,) for S perturbed copies of the split, all in
+    one pass over the model (fewer, larger batches: much faster for a many-layer net on a CPU)."""
+    s, n = steps.shape[:2]
+    m, pred = _margins_at(model, steps.flatten(0, 1), y.repeat(s), other.repeat(s))
+    return (m.view(s, n) - m0), (pred.view(s, n) != y).float().mean(1)
+
+
+def first_order(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_grid: Iterable[float],
+                clip: Clip = None, piece: Optional[tuple] = None) -> dict:
+    """The margin under eta = -eps sign(w) against its first-order prediction m - eps ||w||_1.
+
+    Returns ``eps`` (E,), ``margin`` (N,), ``l1`` = ||w||_1 (N,), ``predicted`` and ``actual``
+    margin changes (E, N), and ``error`` (E,): the fraction misclassified after the step.
+    For a linear model ``actual == predicted`` (unclipped); for a network the gap measures
+    how far from linear it is along the direction that matters. ``piece``: the output of
+    ``margin_gradient(model, x, y)`` where already computed (it is the expensive part)."""
+    eps_grid = [float(e) for e in eps_grid]
+    m0, w, t = piece if piece is not None else margin_gradient(model, x, y)
+    x, y = x.cpu(), y.cpu()
+    l1 = w.flatten(1).abs().sum(1)
+    direction = -w.sign()
+    steps = [x + eps * direction for eps in eps_grid]
+    steps = torch.stack(steps if clip is None else [xa.clamp(*clip) for xa in steps])  # (E, N, ...)
+    # first-order change for the step actually taken (= -eps ||w||_1 when unclipped)
+    predicted = (w * (steps - x)).flatten(2).sum(2)
+    actual, error = _changes(model, steps, y, t, m0)
+    return {"eps": torch.tensor(eps_grid), "margin": m0, "l1": l1, "predicted": predicted,
+            "actual": actual, "error": error}
+
+
+def nested_masks(shape: Sequence[int], ks: Sequence[int], seed: int = 0) -> torch.Tensor:
+    """(len(ks), *shape) 0/1 masks: the first k coordinates of one random permutation, so the
+    masks are nested (each subset contains the smaller ones) and shared by all examples."""
+    n = int(torch.tensor(shape).prod())
+    if any(k < 0 or k > n for k in ks):
+        raise ValueError(f"every k must lie in [0, {n}], got {list(ks)}")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    masks = torch.zeros(len(ks), n)
+    for i, k in enumerate(ks):
+        masks[i, order[:k]] = 1.0
+    return masks.view(len(ks), *shape)
+
+
+def dimension_sweep(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, ks: Sequence[int],
+                    seed: int = 0, clip: Clip = None, piece: Optional[tuple] = None) -> dict:
+    """Perturb only k coordinates (a random nested subset) by -eps sign(w), for each k.
+
+    The max-norm of the perturbation is eps for every k; what grows is the number of
+    coordinates, and with it the first-order change eps * sum_{i in S} |w_i| ~ eps * m * k.
+    Returns ``k`` (K,), ``predicted`` / ``actual`` margin changes (K, N), ``error`` (K,),
+    ``margin`` (N,) and ``mean_abs_w`` (N,): the mean |w_i| over all coordinates. ``piece`` as
+    in ``first_order``."""
+    m0, w, t = piece if piece is not None else margin_gradient(model, x, y)
+    x, y = x.cpu(), y.cpu()
+    masks = nested_masks(x.shape[1:], ks, seed)
+    direction = -w.sign()
+    steps = [x + eps * direction * mask for mask in masks]
+    steps = torch.stack(steps if clip is None else [xa.clamp(*clip) for xa in steps])  # (K, N, ...)
+    predicted = (w * (steps - x)).flatten(2).sum(2)
+    actual, error = _changes(model, steps, y, t, m0)
+    return {"k": torch.tensor(list(ks)), "predicted": predicted, "actual": actual,
+            "error": error, "margin": m0, "mean_abs_w": w.flatten(1).abs().mean(1)}
+
+
+def direction_sweep(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_grid: Iterable[float],
+                    kinds: Sequence[str] = ("fgsm", "sign", "uniform"), clip: Clip = (0.0, 1.0),
+                    seed: int = 0) -> tuple[list[dict], dict]:
+    """Accuracy and confidence as eps grows along a fixed direction per example and kind.
+
+    ``fgsm``: x + eps sign(grad_x J) (the gradient at the clean x does not depend on eps, so
+    one backward pass serves the whole grid: the same examples as ``helpers.attacks.fgsm``);
+    ``sign``: a random +-1 direction; ``uniform``: a U(-1, 1) direction, i.e. U(-eps, eps)
+    noise. The noise direction is drawn once and scaled, so the curves are smooth in eps.
+    Returns (rows, probas): one row per (kind, eps) with ``accuracy``, ``error``,
+    ``conf_wrong`` (mean confidence on mistakes) and ``conf_mean``; probas[(kind, eps)] are
+    the class probabilities."""
+    from .attacks import input_gradient
+
+    g = torch.Generator().manual_seed(seed)
+    directions = {}
+    for kind in kinds:
+        if kind == "fgsm":
+            dev = _device(model)
+            directions[kind] = torch.cat([input_gradient(model, x[i:i + 500].to(dev), y[i:i + 500].to(dev))
+                                          .sign().to(x.device) for i in range(0, len(x), 500)])
+        elif kind == "sign":
+            directions[kind] = torch.randint(0, 2, x.shape, generator=g).to(x.dtype) * 2 - 1
+        elif kind == "uniform":
+            directions[kind] = torch.rand(x.shape, generator=g).to(x.dtype) * 2 - 1
+        else:
+            raise ValueError(f"unknown direction {kind!r}; choose from fgsm, sign, uniform")
+    eps_grid = [float(e) for e in eps_grid]
+    # every kind starts from the same clean predictions: eps = 0 is evaluated once
+    points = [("clean", 0.0)] + [(kind, eps) for kind in kinds for eps in eps_grid if eps != 0]
+    batch = []
+    for kind, eps in points:
+        xa = x if kind == "clean" else x + eps * directions[kind].to(x.device)
+        batch.append(xa if clip is None else xa.clamp(*clip))
+    # one pass over all perturbed copies: fewer, larger batches
+    p_all = predict_proba(model, torch.cat(batch)).view(len(points), len(x), -1)
+    found = {pt: p_all[i] for i, pt in enumerate(points)}
+    rows, probas = [], {}
+    for kind in kinds:
+        for eps in eps_grid:
+            p = found[("clean", 0.0)] if eps == 0 else found[(kind, eps)]
+            probas[(kind, eps)] = p
+            err = error_rate(p, y.cpu())
+            rows.append({"kind": kind, "eps": eps, "error": err, "accuracy": 1 - err,
+                         "conf_wrong": confidence_on_mistakes(p, y.cpu()), "conf_mean": p.max(1).values.mean().item()})
+    return rows, probas
