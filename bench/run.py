@@ -40,7 +40,7 @@ def timed(fn, repeat: int, warmup: int = 3) -> float:
     return best
 
 
-def matmul_gflops(n: int = 2048) -> float:
+def matmul_gflops(n: int = 4096) -> float:
     a, b = torch.randn(n, n), torch.randn(n, n)
     return 2 * n ** 3 / timed(lambda: a @ b, 5, 1) / 1e9
 
