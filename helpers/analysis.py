@@ -228,15 +228,6 @@ def ensemble_config(P: SimpleNamespace, seed: int) -> TrainConfig:
                               model_args={"init_range": FAST_INIT})
 
 
-def robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float = EPS,
-               clip: Clip = (0.0, 1.0)) -> dict[str, float]:
-    """Clean error, FGSM error, confidence on FGSM mistakes and mean clean confidence, in %."""
-    p = predict_proba(model, x)
-    pa = predict_proba(model, perturb("fgsm", model, x, y, eps, clip))
-    return {"clean_err": 100 * error_rate(p, y), "clean_conf": 100 * p.max(1).values.mean().item(),
-            "adv_err": 100 * error_rate(pa, y), "adv_conf": 100 * confidence_on_mistakes(pa, y)}
-
-
 # --------------------------------------------------------------------------- CIFAR-10
 def convmaxout_config(P: SimpleNamespace, seed: int = 0, **overrides) -> TrainConfig:
     """Section 4's convolutional maxout net on (standardised) CIFAR-10."""

@@ -22,7 +22,6 @@ from torch import nn
 
 from . import experiments
 from .attacks import Clip, fgsm, input_gradient
-from .metrics import predict_proba
 from .models import LogisticRegression
 from .training import TrainConfig, linear_weights, worst_case_linear_scores
 
@@ -98,11 +97,6 @@ def fgsm_exactness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: floa
         saturated += int((input_gradient(model, xb, yb) == 0).flatten(1).all(1).sum())
     n = max(1, len(x))
     return {"exact": exact / n, "saturated": saturated / n, "n": len(x)}
-
-
-def error_under(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Error rate of ``model`` on ``(x, y)`` in eval mode."""
-    return (predict_proba(model, x).argmax(1) != y).float().mean().item()
 
 
 def l1_norm(model: nn.Module) -> float:

@@ -31,6 +31,11 @@ def error_rate(pred: torch.Tensor, y: torch.Tensor) -> float:
     return (pred != y).float().mean().item()
 
 
+def model_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Error rate of ``model`` on ``(x, y)`` in eval mode."""
+    return error_rate(predict_proba(model, x), y)
+
+
 def confidence_on_mistakes(proba: torch.Tensor, y: torch.Tensor) -> float:
     """Mean probability the model gives its (wrong) predicted class, over misclassified
     examples only, as the paper reports it. NaN when there is no mistake."""
@@ -44,6 +49,15 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, fl
     p = predict_proba(model, x)
     return {"error": error_rate(p, y), "conf_wrong": confidence_on_mistakes(p, y),
             "conf_mean": p.max(1).values.mean().item()}
+
+
+def robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float = 0.25,
+               clip: Clip = (0.0, 1.0)) -> dict[str, float]:
+    """Clean error, FGSM error, confidence on FGSM mistakes and mean clean confidence, in %."""
+    p = predict_proba(model, x)
+    pa = predict_proba(model, perturb("fgsm", model, x, y, eps, clip))
+    return {"clean_err": 100 * error_rate(p, y), "clean_conf": 100 * p.max(1).values.mean().item(),
+            "adv_err": 100 * error_rate(pa, y), "adv_conf": 100 * confidence_on_mistakes(pa, y)}
 
 
 def eps_sweep(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_grid: Iterable[float],

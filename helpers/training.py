@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from . import data as D
 from . import models as M
 from . import paths
-from .attacks import fgsm, perturb, random_sign_noise, uniform_noise
+from .attacks import perturb, random_sign_noise, uniform_noise
 
 CACHE_VERSION = 1  # bump when the loop's maths changes, so stale models are not reused
 

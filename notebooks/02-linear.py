@@ -75,8 +75,8 @@ w = logreg.w.detach()
 
 adv37 = {"no clipping": fgsm(logreg, x37, y37, EPS, clip=None),
          "clipped to [0, 1]": fgsm(logreg, x37, y37, EPS, clip=(0.0, 1.0))}
-clean_err = linear.error_under(logreg, x37, y37)
-adv_err = {k: linear.error_under(logreg, v, y37) for k, v in adv37.items()}
+clean_err = metrics.model_error(logreg, x37, y37)
+adv_err = {k: metrics.model_error(logreg, v, y37) for k, v in adv37.items()}
 check = pd.DataFrame([{"attack": k,
                        "error %": 100 * adv_err[k],
                        "FGSM = x - eps*y*sign(w), share of examples %":
@@ -185,10 +185,10 @@ for name, mask in signs.items():
                  "clean loss": clean_loss[mask].mean().item(),
                  "worst-case loss (ours)": linear.worst_case_loss(logreg, x37, y37, EPS)[mask].mean().item(),
                  "printed formula's loss": linear.printed_loss(logreg, x37, y37, EPS)[mask].mean().item(),
-                 "clean error %": 100 * linear.error_under(logreg, x37[mask], y37[mask]),
+                 "clean error %": 100 * metrics.model_error(logreg, x37[mask], y37[mask]),
                  "error, eta = -eps y sign(w) %":
-                     100 * linear.error_under(logreg, adv37["no clipping"][mask], y37[mask]),
-                 "error, printed eta = -eps sign(w) %": 100 * linear.error_under(logreg, printed_eta[mask], y37[mask])})
+                     100 * metrics.model_error(logreg, adv37["no clipping"][mask], y37[mask]),
+                 "error, printed eta = -eps sign(w) %": 100 * metrics.model_error(logreg, printed_eta[mask], y37[mask])})
 pd.DataFrame(rows).round(3)
 
 # %% [markdown]
@@ -220,11 +220,11 @@ def sweep_row(kind, strength, trained):
     m = trained.model
     row = {"training": kind, "eps or lambda": strength,
            "kept epoch": trained.history[-1]["best_epoch"],
-           "train error %": 100 * linear.error_under(m, x37_train, y37_train),
-           "clean test error %": 100 * linear.error_under(m, x37, y37),
+           "train error %": 100 * metrics.model_error(m, x37_train, y37_train),
+           "clean test error %": 100 * metrics.model_error(m, x37, y37),
            "last-epoch valid error %": 100 * trained.history[-1]["valid_error"]}
     for a in ATTACK_EPS:
-        row[f"worst-case error eps={a} %"] = 100 * linear.error_under(
+        row[f"worst-case error eps={a} %"] = 100 * metrics.model_error(
             m, linear.worst_case_examples(m, x37, y37, a), y37)
     row["||w||_1"] = linear.l1_norm(m)
     row["FGSM exact %"] = 100 * linear.fgsm_exactness(m, x37, y37, EPS)["exact"]
@@ -415,8 +415,8 @@ mrows = []
 for c, t in maxout_nets.items():
     adv = metrics.evaluate(t.model, perturb("fgsm", t.model, x_test, y_test, EPS), y_test)
     mrows.append({"L1 coefficient": c, "epochs": len(t.history),
-                  "train error %": 100 * linear.error_under(t.model, x_mtrain, y_mtrain),
-                  "clean test error %": 100 * linear.error_under(t.model, x_test, y_test),
+                  "train error %": 100 * metrics.model_error(t.model, x_mtrain, y_mtrain),
+                  "clean test error %": 100 * metrics.model_error(t.model, x_test, y_test),
                   "FGSM error eps .25 %": 100 * adv["error"],
                   "||W_1||_1": linear.l1_norm(t.model)})
 mtab = pd.DataFrame(mrows)

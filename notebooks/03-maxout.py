@@ -37,7 +37,7 @@ import seaborn as sns
 import torch
 
 from helpers import data, experiments, metrics
-from helpers.attacks import fgsm, perturb, pgd
+from helpers.attacks import perturb, pgd
 from helpers.plotting import save_fig
 
 EPS = experiments.EPS
@@ -85,12 +85,9 @@ plt.show()
 # %%
 def score(trained, name, seed):
     """Clean and FGSM (eps .25) error and confidence on mistakes, in percent."""
-    model = trained.model
-    clean = metrics.evaluate(model, x_test, y_test)
-    adv = metrics.evaluate(model, perturb("fgsm", model, x_test, y_test, EPS), y_test)
+    r = metrics.robustness(trained.model, x_test, y_test, EPS)
     return {"net": name, "seed": seed, "epochs": trained.history[-1]["best_epoch"],
-            "clean error %": 100 * clean["error"], "FGSM error %": 100 * adv["error"],
-            "FGSM conf. on mistakes %": 100 * adv["conf_wrong"]}
+            "clean error %": r["clean_err"], "FGSM error %": r["adv_err"], "FGSM conf. on mistakes %": r["adv_conf"]}
 
 
 scores = pd.DataFrame([score(t, name, seed) for (name, seed), t in nets.items()])

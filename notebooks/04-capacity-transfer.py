@@ -51,7 +51,7 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from helpers import analysis, data, experiments
+from helpers import analysis, data, experiments, metrics
 from helpers.attacks import perturb
 from helpers.metrics import predict_proba
 from helpers.plotting import save_fig, show_images
@@ -103,7 +103,7 @@ BASE, ADV = f"base s{P.maxout.seeds[0]}", f"adv s{P.maxout.seeds[0]}"
 # confidence on clean digits, FGSM error and the mean confidence on the FGSM mistakes, in %.
 
 # %%
-overview = pd.DataFrame({name: analysis.robustness(m, x_test, y_test, EPS) for name, m in nets.items()}).T
+overview = pd.DataFrame({name: metrics.robustness(m, x_test, y_test, EPS) for name, m in nets.items()}).T
 overview.round(2)
 
 # %% [markdown]
@@ -339,7 +339,7 @@ for depth in C.depths:
         net = experiments.train(cfg).model
         n_params = sum(p.numel() for p in net.parameters())
         cap_rows.append({"units": units, "depth": depth, "parameters": n_params,
-                         **analysis.robustness(net, x_test, y_test, EPS)})
+                         **metrics.robustness(net, x_test, y_test, EPS)})
 capacity = pd.DataFrame(cap_rows)
 capacity.round(2)
 
@@ -446,7 +446,7 @@ rub_table = pd.DataFrame({name: {"error %": 100 * r["error"], "mean confidence o
                                  "most common class": int(np.argmax(r["classes"])) if r["n_fooled"] else None,
                                  "share of that class %": 100 * max(r["classes"])}
                           for name, r in rub.items()}).T
-sig = analysis.robustness(sigmoid_net, x_test, y_test, EPS)
+sig = metrics.robustness(sigmoid_net, x_test, y_test, EPS)
 print(f"maxout + sigmoids on clean digits: error {sig['clean_err']:.2f}%; FGSM error {sig['adv_err']:.1f}%")
 rub_table
 

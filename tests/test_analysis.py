@@ -7,7 +7,7 @@ from helpers import analysis as A
 from helpers import data as D
 from helpers import experiments, models as M, profiles
 from helpers.attacks import fgsm
-from helpers.metrics import error_rate, predict_proba
+from helpers.metrics import error_rate, predict_proba, robustness
 
 
 def _maxout(seed: int, units: int = 8) -> M.MaxoutMLP:
@@ -169,7 +169,7 @@ def test_capacity_and_ensemble_configs():
 
 def test_robustness_keys_and_ranges(digits):
     x, y = digits
-    r = A.robustness(_maxout(0), x, y)
+    r = robustness(_maxout(0), x, y)
     assert set(r) == {"clean_err", "clean_conf", "adv_err", "adv_conf"}
     assert all(0 <= r[k] <= 100 for k in ("clean_err", "clean_conf", "adv_err"))
 

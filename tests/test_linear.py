@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from helpers import linear as L
 from helpers import models as M
 from helpers.attacks import fgsm, random_sign_noise
+from helpers.metrics import model_error
 
 
 def _logreg(scale: float = 0.05, bias: float = 0.0) -> M.LogisticRegression:
@@ -80,7 +81,7 @@ def test_l1_norm_and_error(binary):
     x, y = binary
     m = _logreg()
     assert L.l1_norm(m) == pytest.approx(m.w.abs().sum().item())
-    assert L.error_under(m, x, y) == pytest.approx(((m.logit(x) > 0).long() != y).float().mean().item())
+    assert model_error(m, x, y) == pytest.approx(((m.logit(x) > 0).long() != y).float().mean().item())
 
 
 @pytest.mark.parametrize("base,new,word", [(0.90, 0.90, "no benefit"), (0.90, 0.80, "benefit"),
@@ -97,10 +98,10 @@ def test_direction_rejects_percentages():
 def test_bound_error_is_exact_for_logreg_and_pessimistic_for_softmax(binary, digits):
     x, y = binary
     m = _logreg()
-    assert L.bound_error(m, x, y, 0.1) == pytest.approx(L.error_under(m, L.worst_case_examples(m, x, y, 0.1), y))
+    assert L.bound_error(m, x, y, 0.1) == pytest.approx(model_error(m, L.worst_case_examples(m, x, y, 0.1), y))
     s = M.SoftmaxRegression().eval()
     xd, yd = digits
-    assert L.bound_error(s, xd, yd, 0.1) >= L.error_under(s, fgsm(s, xd, yd, 0.1, None), yd)
+    assert L.bound_error(s, xd, yd, 0.1) >= model_error(s, fgsm(s, xd, yd, 0.1, None), yd)
 
 
 def test_sweep_configs():
