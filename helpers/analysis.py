@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from . import data as D
-from .attacks import Clip, input_gradient, perturb
+from .attacks import Clip, fgsm_direction, perturb
 from .metrics import agreement, confidence_on_mistakes, error_rate, predict_proba
 from .models import Classifier
 from .training import TrainConfig, train_model
@@ -151,11 +151,6 @@ def rubbish_eval(proba: torch.Tensor, threshold: float = RUBBISH_THRESHOLD) -> d
 
 
 # --------------------------------------------------------------------------- figure 4
-def fgsm_direction(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """sign(grad_x J): the direction FGSM moves along (eps = 1)."""
-    return input_gradient(model, x, y).sign()
-
-
 @torch.inference_mode()
 def logit_sweep(model: nn.Module, x: torch.Tensor, direction: torch.Tensor, eps_values: Sequence[float],
                 batch_size: int = 4000) -> torch.Tensor:

@@ -47,6 +47,16 @@ def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, clip: C
     return _clip(x.detach() + eps * input_gradient(model, x, y).sign(), clip)
 
 
+def fgsm_direction(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """sign(grad_x J) for a whole split, in batches, on ``x``'s device. It does not depend on
+    eps, so one backward pass serves a whole eps grid: ``clip(x + eps * direction)`` is
+    exactly ``fgsm(model, x, y, eps)``."""
+    device = next(model.parameters()).device
+    out = [input_gradient(model, x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)).sign().to(x.device)
+           for i in range(0, len(x), batch_size)]
+    return torch.cat(out) if out else torch.zeros_like(x)
+
+
 def random_sign_noise(x: torch.Tensor, eps: float, clip: Clip = (0.0, 1.0),
                       generator: torch.Generator | None = None) -> torch.Tensor:
     """x + eps * s with s uniform on {-1, +1}^n: the same max-norm budget as FGSM, no direction."""

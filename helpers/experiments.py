@@ -16,8 +16,8 @@ ALPHA = 0.5  # the paper's weight of the clean term
 
 def maxout(P: SimpleNamespace, objective: str = "clean", seed: int = 0, units: Optional[int] = None,
            **overrides) -> TrainConfig:
-    """The recipe's maxout MLP (units x 5 pieces, two layers, dropout .2/.5, max-norm, SGD
-    schedule). ``objective``: ``clean`` (baseline), ``fgsm`` (the paper's adversarial
+    """The recipe's maxout MLP (units x 5 pieces, two layers, dropout .2/.5, max-norm, SGD;
+    the profile sets the schedule). ``objective``: ``clean`` (baseline), ``fgsm`` (the paper's adversarial
     objective; early-stops on adversarial validation error), ``sign`` / ``uniform`` (noise)."""
     m = P.maxout
     args = {"units": units or m.units, "pieces": m.pieces}
@@ -25,6 +25,7 @@ def maxout(P: SimpleNamespace, objective: str = "clean", seed: int = 0, units: O
     fields = dict(
         model="maxout", model_args=args, n_train=m.n_train, objective=objective, alpha=ALPHA, eps=EPS,
         epochs=m.adv_epochs if objective == "fgsm" else m.epochs, patience=m.patience,
+        lr=m.lr, momentum=tuple(m.momentum), lr_schedule=m.lr_schedule,
         stop_on="adversarial" if objective == "fgsm" else "clean", retrain_full=m.retrain_full,
         seed=seed,
     )
@@ -61,7 +62,7 @@ def googlenet(P: SimpleNamespace, seed: int = 0, **overrides) -> TrainConfig:
     """torchvision's GoogLeNet architecture trained from scratch on MNIST."""
     g = P.googlenet
     return TrainConfig(model="googlenet", model_args={"size": g.size}, n_train=g.n_train, epochs=g.epochs,
-                       batch_size=g.batch_size, optimizer="adam", lr=g.lr, eps=EPS, seed=seed,
+                       batch_size=g.batch_size, optimizer="adam", lr=g.lr, lr_schedule=g.lr_schedule, eps=EPS, seed=seed,
                        n_valid=getattr(g, "n_valid", None), **overrides)
 
 

@@ -19,7 +19,7 @@ from typing import Iterable, Optional, Sequence
 import torch
 from torch import nn
 
-from .attacks import Clip
+from .attacks import Clip, fgsm_direction
 from .metrics import confidence_on_mistakes, error_rate, predict_proba
 
 
@@ -157,15 +157,11 @@ def direction_sweep(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_grid
     Returns (rows, probas): one row per (kind, eps) with ``accuracy``, ``error``,
     ``conf_wrong`` (mean confidence on mistakes) and ``conf_mean``; probas[(kind, eps)] are
     the class probabilities."""
-    from .attacks import input_gradient
-
     g = torch.Generator().manual_seed(seed)
     directions = {}
     for kind in kinds:
         if kind == "fgsm":
-            dev = _device(model)
-            directions[kind] = torch.cat([input_gradient(model, x[i:i + 500].to(dev), y[i:i + 500].to(dev))
-                                          .sign().to(x.device) for i in range(0, len(x), 500)])
+            directions[kind] = fgsm_direction(model, x, y, batch_size=500)
         elif kind == "sign":
             directions[kind] = torch.randint(0, 2, x.shape, generator=g).to(x.dtype) * 2 - 1
         elif kind == "uniform":

@@ -6,7 +6,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from .attacks import Clip, perturb
+from .attacks import Clip, fgsm_direction, perturb
 from .models import probabilities
 
 
@@ -65,8 +65,15 @@ def eps_sweep(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_grid: Iter
     """Error and confidence on mistakes for each perturbation kind and eps: one row each."""
     rows = []
     for kind in kinds:
+        # FGSM's direction does not depend on eps: one backward pass serves the whole grid
+        direction = fgsm_direction(model, x, y) if kind == "fgsm" else None
         for eps in eps_grid:
-            r = evaluate(model, perturb(kind, model, x, y, float(eps), clip), y)
+            if direction is None:
+                xa = perturb(kind, model, x, y, float(eps), clip)
+            else:
+                xa = x + float(eps) * direction
+                xa = xa if clip is None else xa.clamp(*clip)
+            r = evaluate(model, xa, y)
             rows.append({"kind": kind, "eps": float(eps), **r})
     return rows
 

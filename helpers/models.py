@@ -235,11 +235,13 @@ class GoogLeNetMNIST(Classifier):
 
         self.size = size
         self.net = GoogLeNet(num_classes=classes, aux_logits=False, transform_input=False, init_weights=True)
+        # channels-last: same training speed on a CPU, evaluation ~1.5x faster (bench/README)
+        self.net.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] != self.size:
             x = F.interpolate(x, size=self.size, mode="bilinear", align_corners=False)
-        return self.net(x.expand(-1, 3, -1, -1))
+        return self.net(x.expand(-1, 3, -1, -1).contiguous(memory_format=torch.channels_last))
 
 
 class ConvMaxout(Classifier):

@@ -20,13 +20,19 @@ _DEFAULT: dict[str, Any] = {
     "description": "laptop CPU: 240-unit nets, short schedules, full MNIST test set",
     "n_test": None,  # None = all 10,000 test images
     "eps_grid": EPS_GRID,
-    "googlenet": {"n_train": None, "epochs": 3, "batch_size": 128, "lr": 1e-3, "size": 28,
-                  "n_valid": None, "n_eval": 1000},
+    # one epoch of Adam annealed linearly to 0: 99.0% test accuracy in ~3.5 min on 2 cores
+    # (three epochs at a constant 1e-3 gave 97.4%: the last steps need a small rate)
+    "googlenet": {"n_train": None, "epochs": 1, "batch_size": 128, "lr": 2e-3, "lr_schedule": "linear",
+                  "size": 28, "n_valid": 5000, "n_eval": 1000},
     "linear": {"epochs": 20, "n_train": None, "eps_train": [0.0, 0.05, 0.1, 0.25, 0.5],
                "l1": [1e-3, 1e-2, 3e-2, 1e-1], "softmax_epochs": 20,
                "maxout_l1": [0.0025, 1e-5], "maxout_l1_epochs": 3},
-    # 10 epochs: ~2.5 min a clean net, ~4.5 min an adversarial one on 2 cores (measured; the paper: hundreds)
+    # 10 epochs: ~2.5 min a clean net, ~5 min an adversarial one on 2 cores (measured; the paper:
+    # hundreds). A 10-epoch budget needs a faster schedule than the recipe's (lr .1, momentum
+    # .5 -> .7 over 250 epochs: 2.0% clean error after 10): momentum .9 and the rate annealed
+    # linearly to 0 reach 1.7%. The recipe's init, dropout, max-norm and batch are kept.
     "maxout": {"units": 240, "pieces": 5, "epochs": 10, "adv_epochs": 10, "augment_epochs": 5,
+               "lr": 0.05, "momentum": [0.9, 0.9, 1], "lr_schedule": "linear",
                "patience": None, "retrain_full": False, "seeds": [0, 1], "noise_seeds": [0], "n_train": None,
                "large_units": None, "large_seeds": [], "pgd_steps": 20},
     # notebook 04's budget (~8 min on 2 cores with notebook 03's nets cached) sets epochs,
@@ -39,11 +45,11 @@ _DEFAULT: dict[str, Any] = {
 _PAPER = copy.deepcopy(_DEFAULT)
 _PAPER.update(
     description="the paper's protocol: 240 and 1600 units, patience 100, retrain on 60k, 5 seeds (GPU)",
-    googlenet={"n_train": None, "epochs": 10, "batch_size": 128, "lr": 1e-3, "size": 28, "n_valid": None,
-               "n_eval": None},
+    googlenet={"n_train": None, "epochs": 10, "batch_size": 128, "lr": 2e-3, "lr_schedule": "linear", "size": 28,
+               "n_valid": None, "n_eval": None},
 )
 _PAPER["linear"].update(epochs=100, softmax_epochs=100, maxout_l1=[0.0025, 1e-4, 1e-5], maxout_l1_epochs=30)
-_PAPER["maxout"].update(epochs=1000, adv_epochs=1000, augment_epochs=1000, patience=100, retrain_full=True,
+_PAPER["maxout"].update(lr=0.1, momentum=[0.5, 0.7, 250], lr_schedule="recipe", epochs=1000, adv_epochs=1000, augment_epochs=1000, patience=100, retrain_full=True,
                         seeds=[0, 1, 2, 3, 4], noise_seeds=[0, 1], large_units=1600, large_seeds=[0, 1, 2, 3, 4], pgd_steps=40)
 _PAPER["capacity"].update(units=[5, 20, 80, 240, 1600], epochs=100, ensemble=12, ensemble_epochs=200,
                           rbf_epochs=100, cifar_epochs=100)
@@ -53,8 +59,8 @@ _SMOKE.update(
     description="seconds: tiny subsets and nets, only to check that everything runs",
     n_test=500,
     eps_grid=[0.0, 0.1, 0.25, 0.5],
-    googlenet={"n_train": 256, "epochs": 1, "batch_size": 64, "lr": 1e-3, "size": 28, "n_valid": 200,
-               "n_eval": 100},
+    googlenet={"n_train": 256, "epochs": 1, "batch_size": 64, "lr": 2e-3, "lr_schedule": "linear", "size": 28,
+               "n_valid": 200, "n_eval": 100},
 )
 _SMOKE["linear"].update(epochs=2, n_train=2000, eps_train=[0.0, 0.25], l1=[1e-2], softmax_epochs=2,
                         maxout_l1_epochs=1)

@@ -70,6 +70,7 @@ class TrainConfig:
     lr: float = 0.1
     lr_decay: float = 1.000004  # lr divided by this after every step (the recipe)
     lr_min: float = 1e-6
+    lr_schedule: str = "recipe"  # "recipe": divide by lr_decay each step; "linear": anneal to 0 over the run
     momentum: tuple = (0.5, 0.7, 250)  # start, end, epoch at which it reaches the end
     patience: Optional[int] = None  # early stopping: epochs without improvement
     stop_on: str = "clean"  # "clean" or "adversarial" validation error
@@ -85,6 +86,8 @@ class TrainConfig:
             raise ValueError(f"unknown data {self.data!r}; choose from {DATASETS}")
         if self.stop_on not in ("clean", "adversarial"):
             raise ValueError(f"stop_on must be 'clean' or 'adversarial', not {self.stop_on!r}")
+        if self.lr_schedule not in ("recipe", "linear"):
+            raise ValueError(f"lr_schedule must be 'recipe' or 'linear', not {self.lr_schedule!r}")
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', not {self.optimizer!r}")
         if not 0 <= self.alpha <= 1:
@@ -95,8 +98,11 @@ class TrainConfig:
 
     def key(self) -> str:
         d = dataclasses.asdict(self)
-        if d["n_valid"] is None:  # added later: leave the keys of existing configs unchanged
+        # fields added later: leave the keys of configs that do not use them unchanged
+        if d["n_valid"] is None:
             del d["n_valid"]
+        if d["lr_schedule"] == "recipe":
+            del d["lr_schedule"]
         blob = json.dumps({"v": CACHE_VERSION, **d}, sort_keys=True, default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -217,6 +223,19 @@ def train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y:
     return loss.item()
 
 
+def scheduled_lr(config: TrainConfig, lr: float, step: int, total_steps: int) -> float:
+    """The learning rate after ``step`` of ``total_steps`` steps (``lr``: the current one).
+
+    ``recipe``: SGD's rate divided by ``lr_decay`` each step, floored at ``lr_min`` (Adam's
+    stays put); ``linear``: ``config.lr`` annealed linearly to 0 at the last step.
+    """
+    if config.lr_schedule == "linear":
+        return config.lr * max(0.0, 1 - step / total_steps)
+    if config.optimizer == "sgd" and config.lr_decay != 1:
+        return max(config.lr_min, lr / config.lr_decay)
+    return lr
+
+
 @torch.inference_mode()
 def _error(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2000) -> float:
     model.eval()
@@ -254,6 +273,8 @@ def _fit(config: TrainConfig, train: tuple, valid: Optional[tuple], epochs: int,
     history: list = []
     best, best_epoch, best_state = float("inf"), 0, None
     lr = config.lr
+    steps_per_epoch = -(-len(x) // config.batch_size)
+    total_steps, step = epochs * steps_per_epoch, 0
     bar = tqdm(range(1, epochs + 1), desc=desc, disable=not progress, leave=False)
     for epoch in bar:
         m0, m1, sat = config.momentum
@@ -263,16 +284,20 @@ def _fit(config: TrainConfig, train: tuple, valid: Optional[tuple], epochs: int,
                 gr["momentum"] = mom
         model.train()
         perm = torch.randperm(len(x), generator=gen).to(device)
-        total, t0 = 0.0, time.perf_counter()
+        total, t0, curve = 0.0, time.perf_counter(), []
         for i in range(0, len(x), config.batch_size):
             idx = perm[i:i + config.batch_size]
             loss = train_step(model, opt, x[idx], y[idx], config, params, w1, noise_gen)
-            if config.optimizer == "sgd" and config.lr_decay != 1:
-                lr = max(config.lr_min, lr / config.lr_decay)
-                for gr in opt.param_groups:
-                    gr["lr"] = lr
+            step += 1
+            lr = scheduled_lr(config, lr, step, total_steps)
+            for gr in opt.param_groups:
+                gr["lr"] = lr
             total += loss * len(idx)
-        row = {"epoch": epoch, "train_loss": total / len(x), "seconds": time.perf_counter() - t0}
+            curve.append(loss)
+        # the loss within the epoch, in blocks of 50 steps: a curve even for one-epoch runs
+        blocks = [curve[i:i + 50] for i in range(0, len(curve), 50)]
+        row = {"epoch": epoch, "train_loss": total / len(x), "seconds": time.perf_counter() - t0,
+               "loss_curve": [sum(b) / len(b) for b in blocks]}
         if valid is not None:
             row["valid_error"] = _error(model, xv, yv)
             if monitor_adv:

@@ -63,16 +63,19 @@ print(experiments.googlenet(P))
 #
 # torchvision's GoogLeNet (Inception v1: nine inception modules, batch normalisation, no
 # auxiliary heads) is trained from scratch with Adam on the first 50,000 training digits; the
-# last 10,000 are the validation set. The one-channel digit is replicated to three channels;
+# last 10,000 are the validation pool. The one-channel digit is replicated to three channels;
 # at 28 × 28 the five stride-2 stages end on a 1 × 1 map, which the network's adaptive
-# pooling accepts. The model is cached on disk under its full configuration, so a second run
-# loads it. Each epoch the loop also measures the validation error under FGSM at
-# $\epsilon = .25$: training on clean digits does nothing for it.
+# pooling accepts. The learning rate is annealed linearly to zero over the run: at the
+# `default` profile one epoch (about 3.5 minutes on two CPU cores) is enough, where three
+# epochs at a constant rate left the net at 97.4% (the last steps need a small rate). The
+# model is cached on disk under its full configuration, so a second run loads it. The loop
+# also measures the validation error under FGSM at $\epsilon = .25$: training on clean digits
+# does nothing for it.
 
 # %%
 googlenet = experiments.train(experiments.googlenet(P))
 net = googlenet.model
-hist = pd.DataFrame(googlenet.history)
+hist = pd.DataFrame(googlenet.history).drop(columns="loss_curve", errors="ignore")
 hist
 
 # %%
@@ -83,25 +86,30 @@ test_acc = 100 * (1 - metrics.error_rate(metrics.predict_proba(net, x_test), y_t
 x_tr, y_tr = data.subset(*data.mnist("train"), P.googlenet.n_eval, seed=2)
 train_acc = 100 * (1 - metrics.error_rate(metrics.predict_proba(net, x_tr), y_tr))
 
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.6), layout="constrained")
-axes[0].plot(hist["epoch"], hist["train_loss"], "o-")
-axes[0].set(xlabel="epoch", ylabel="training loss (cross-entropy)", title="Training loss", xticks=hist["epoch"])
-axes[1].plot(hist["epoch"], 100 * (1 - hist["valid_error"]), "o-", label="validation")
-axes[1].plot(hist["epoch"].iloc[-1], train_acc, "P", ms=10, c="C4", label="training digits (final model)")
-axes[1].plot(hist["epoch"].iloc[-1], test_acc, "*", ms=12, c="C3", label="test (final model)")
-axes[1].axhline(98, ls="--", c="gray", label="seed report: 98% validation")
-axes[1].axhline(98.5, ls=":", c="k", lw=1, label="this report's target: 98.5% test")
-axes[1].set(xlabel="epoch", ylabel="accuracy (%)", title="Clean accuracy", xticks=hist["epoch"])
-axes[1].legend(fontsize="small", loc="lower right")
-axes[2].plot(hist["epoch"], 100 * (1 - hist["valid_adv_error"]), "s-", c="C1")
-axes[2].set(xlabel="epoch", ylabel="accuracy (%)", title=f"Validation accuracy under FGSM, ε = {EPS_MNIST}",
-            ylim=(-2, 102), xticks=hist["epoch"])
+# the training loss in blocks of 50 steps, against the epochs seen (works for a one-epoch run)
+losses = [(row["epoch"] - 1 + (i + 0.5) / len(curve), v)
+          for row in googlenet.history for curve in [row.get("loss_curve") or [row["train_loss"]]]
+          for i, v in enumerate(curve)]
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.6), layout="constrained", width_ratios=[1.4, 1])
+axes[0].plot(*zip(*losses), "-", lw=1.5)
+axes[0].set(xlabel="epochs seen", ylabel="training loss (cross-entropy)", yscale="log",
+            title=f"Training loss (mean of 50-step blocks; lr {P.googlenet.lr:g} annealed to 0)")
+bars = {"training digits": train_acc, "validation": val_acc, "test": test_acc,
+        f"validation, FGSM ε = {EPS_MNIST}": 100 * (1 - best["valid_adv_error"])}
+axes[1].barh(list(bars), list(bars.values()), color=["C4", "C0", "C3", "C1"])
+for i, v in enumerate(bars.values()):
+    axes[1].text(min(v, 80) + 1, i, f"{v:.2f}%", va="center")
+axes[1].axvline(98, ls="--", c="gray", label="seed report: 98% validation")
+axes[1].axvline(98.5, ls=":", c="k", lw=1, label="this report's target: 98.5% test")
+axes[1].set(xlabel="accuracy (%)", xlim=(0, 100), title=f"The trained net (epoch {int(best['epoch'])} kept)")
+axes[1].invert_yaxis()
+axes[1].legend(fontsize="small", loc="lower left")
 save_fig("googlenet-mnist-training")
 plt.show()
 
 n_valid = P.googlenet.n_valid or len(data.mnist("valid")[0])
 results.record("seed.googlenet_mnist_val_acc", val_acc,
-               note=f"best of {len(hist)} epochs, {n_valid} validation digits; test accuracy {test_acc:.2f}% "
+               note=f"epoch {int(best['epoch'])} of {len(hist)} kept, {n_valid} validation digits; test accuracy {test_acc:.2f}% "
                     f"on {len(x_test)} test digits")
 print(f"validation accuracy {val_acc:.2f}% (seed report: 98%); clean test accuracy {test_acc:.2f}% "
       f"on {len(x_test)} test digits (target at the default profile: at least 98.5%); "
@@ -357,9 +365,11 @@ if inet is not None:
 # %% [markdown]
 # ## Discussion
 #
-# * **GoogLeNet on MNIST** (section 1) is trained with a short Adam schedule; the table below
-#   has our validation accuracy beside the seed report's 98% (the clean test accuracy is in
-#   the claim's note).
+# * **GoogLeNet on MNIST** (section 1) is trained with a short Adam schedule annealed to zero
+#   (one epoch at `default`); the table below has our validation accuracy beside the seed
+#   report's 98% (the clean test accuracy is in the claim's note). The validation accuracy
+#   is measured on a random subset of the validation pool at `default` (its size is in the
+#   note) to keep the notebook within its time budget.
 # * **Figure 1 on a digit and the confidence histograms** (sections 2–3) show what the seed
 #   report showed with one example each: after one FGSM step most digits are wrong, and many
 #   of the wrong answers are given with high confidence, though with a wider spread than the

@@ -52,7 +52,7 @@ import seaborn as sns
 import torch
 
 from helpers import analysis, data, experiments, metrics
-from helpers.attacks import perturb
+from helpers.attacks import fgsm_direction, perturb
 from helpers.metrics import predict_proba
 from helpers.plotting import save_fig, show_images
 
@@ -263,7 +263,7 @@ base = nets[BASE]
 clean_right = (predict_proba(base, x_test).argmax(1) == y_test).nonzero().flatten()
 i0 = int(clean_right[0])
 eps_fine = torch.linspace(-15, 15, 301)
-direction = analysis.fgsm_direction(base, x_test[i0:i0 + 1], y_test[i0:i0 + 1])
+direction = fgsm_direction(base, x_test[i0:i0 + 1], y_test[i0:i0 + 1])
 logits = analysis.logit_sweep(base, x_test[i0:i0 + 1], direction, eps_fine.tolist())[0]  # (301, 10)
 
 strip_eps = np.linspace(-15, 15, 11)

@@ -6,7 +6,7 @@ import torch
 from helpers import analysis as A
 from helpers import data as D
 from helpers import experiments, models as M, profiles
-from helpers.attacks import fgsm
+from helpers.attacks import fgsm, fgsm_direction
 from helpers.metrics import error_rate, predict_proba, robustness
 
 
@@ -137,7 +137,7 @@ def test_logit_sweep_of_a_linear_model_is_exactly_linear(digits):
     torch.manual_seed(0)
     soft = M.SoftmaxRegression().eval()
     eps = torch.linspace(-15, 15, 31).tolist()
-    curves = A.logit_sweep(soft, x[:5], A.fgsm_direction(soft, x[:5], y[:5]), eps)
+    curves = A.logit_sweep(soft, x[:5], fgsm_direction(soft, x[:5], y[:5]), eps)
     assert curves.shape == (5, 31, 10)
     torch.testing.assert_close(curves[:, 15], soft(x[:5]).detach())  # eps = 0 is the clean input
     r2 = A.sweep_r2(soft, x[:5], y[:5], eps)

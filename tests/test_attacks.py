@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from helpers.attacks import fgsm, perturb, pgd, random_sign_noise, uniform_noise
+from helpers.attacks import fgsm, fgsm_direction, input_gradient, perturb, pgd, random_sign_noise, uniform_noise
 from helpers.models import LogisticRegression, MaxoutMLP, SoftmaxRegression
 
 
@@ -93,3 +93,12 @@ def test_perturb_batches_and_rejects_unknown_kind(digits):
     torch.testing.assert_close(perturb("fgsm", model, x, y, 0.1, batch_size=7), fgsm(model, x, y, 0.1))
     with pytest.raises(ValueError, match="unknown perturbation"):
         perturb("nope", model, x, y, 0.1)
+
+
+def test_fgsm_direction_gives_fgsm_at_every_eps(digits):
+    x, y = digits
+    model = MaxoutMLP(units=8, pieces=2)
+    d = fgsm_direction(model, x, y, batch_size=10)
+    assert torch.equal(d, input_gradient(model, x, y).sign())
+    for eps in (0.1, 0.25):
+        assert torch.equal((x + eps * d).clamp(0, 1), fgsm(model, x, y, eps))

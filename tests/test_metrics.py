@@ -2,7 +2,9 @@ import math
 
 import torch
 
-from helpers.metrics import agreement, confidence_on_mistakes, error_rate
+from helpers.attacks import fgsm
+from helpers.metrics import agreement, confidence_on_mistakes, eps_sweep, error_rate, evaluate
+from helpers.models import MaxoutMLP
 
 
 def test_confidence_is_averaged_over_mistakes_only():
@@ -23,3 +25,14 @@ def test_agreement_within_mask():
     assert agreement(a, b) == 0.5
     assert agreement(a, b, torch.tensor([True, True, False, False])) == 0.5
     assert agreement(a, b, torch.tensor([True, False, True, False])) == 1.0
+
+
+def test_eps_sweep_matches_fgsm_at_each_eps():
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(50, 1, 28, 28, generator=g), torch.randint(0, 10, (50,), generator=g)
+    model = MaxoutMLP(units=8, pieces=2, init_range=0.5)
+    rows = eps_sweep(model, x, y, [0.0, 0.1, 0.3])
+    assert [r["eps"] for r in rows] == [0.0, 0.1, 0.3]
+    for r in rows:
+        want = evaluate(model, fgsm(model, x, y, r["eps"]), y)
+        assert r["error"] == want["error"] and r["conf_mean"] == want["conf_mean"]

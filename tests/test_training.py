@@ -3,7 +3,8 @@ import torch
 import torch.nn.functional as F
 
 from helpers import models as M
-from helpers.training import TrainConfig, adversarial_loss, cache_path, train_model, worst_case_linear_scores
+from helpers.training import (TrainConfig, adversarial_loss, cache_path, scheduled_lr, train_model,
+                              worst_case_linear_scores)
 
 TINY = dict(model="maxout", model_args={"units": 8, "pieces": 2}, n_train=300, epochs=2, eps=0.25)
 
@@ -34,6 +35,25 @@ def test_history_tracks_clean_and_adversarial_validation():
     t = train_model(TrainConfig(**TINY, objective="fgsm", stop_on="adversarial"), cache=False, progress=False)
     assert len(t.history) == 2
     assert all(0 <= r["valid_error"] <= 1 and 0 <= r["valid_adv_error"] <= 1 for r in t.history)
+
+
+def test_history_has_a_loss_curve_in_blocks_of_50_steps():
+    t = train_model(TrainConfig(**{**TINY, "batch_size": 2}), cache=False, progress=False)  # 150 steps an epoch
+    for row in t.history:
+        assert len(row["loss_curve"]) == 3
+        assert sum(row["loss_curve"]) / 3 == pytest.approx(row["train_loss"], rel=1e-5)
+
+
+def test_linear_schedule_anneals_to_zero_and_recipe_decays_geometrically():
+    lin = TrainConfig(lr=0.05, lr_schedule="linear")
+    rates = [scheduled_lr(lin, None, s, 10) for s in range(11)]
+    assert rates[0] == 0.05 and rates[5] == pytest.approx(0.025) and rates[10] == 0.0
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+    rec = TrainConfig(lr=0.1, lr_decay=2.0, lr_min=0.02)
+    assert scheduled_lr(rec, 0.1, 1, 10) == 0.05 and scheduled_lr(rec, 0.03, 2, 10) == 0.02
+    assert scheduled_lr(rec.replace(optimizer="adam"), 0.1, 1, 10) == 0.1  # Adam keeps its rate
+    # the schedule is part of the cache key
+    assert lin.key() != lin.replace(lr_schedule="recipe").key()
 
 
 def test_early_stopping_and_retrain():
@@ -75,7 +95,8 @@ def test_alpha_one_is_the_clean_loss():
 
 
 @pytest.mark.parametrize("bad", [dict(model="vgg"), dict(objective="pgd"), dict(alpha=2.0),
-                                 dict(stop_on="train"), dict(eps=-1.0), dict(data="svhn")])
+                                 dict(stop_on="train"), dict(eps=-1.0), dict(data="svhn"),
+                                 dict(lr_schedule="cosine"), dict(optimizer="rmsprop")])
 def test_bad_config_is_rejected(bad):
     with pytest.raises(ValueError):
         TrainConfig(**bad)
