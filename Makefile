@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 PROFILE ?= default
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.py))
 EXEC_DIR := build/notebooks/$(PROFILE)
+# GNU time, where there is one, records each notebook's peak memory (the kernel's resident set)
+GNU_TIME := $(shell /usr/bin/time -f %M -o /dev/null true >/dev/null 2>&1 && echo /usr/bin/time -f %M -o)
 
 .PHONY: help setup data sync report test html bench clean
 
@@ -32,13 +34,14 @@ sync: setup
 	$(BIN)/jupytext --sync $(NOTEBOOKS)
 
 report: data sync
-	@mkdir -p $(EXEC_DIR)
+	@mkdir -p $(EXEC_DIR); rm -f $(EXEC_DIR)/timings.tsv $(EXEC_DIR)/.peak_kb
 	@set -e; for py in $(NOTEBOOKS); do \
 	  nb=$${py%.py}.ipynb; name=$$(basename $$nb); start=$$SECONDS; \
 	  echo "== $$name (profile $(PROFILE))"; \
-	  $(BIN)/papermill $$nb $(EXEC_DIR)/$$name -k python3 --language python -p profile $(PROFILE) --cwd notebooks --no-progress-bar; \
-	  echo -e "$${name%.ipynb}\t$$((SECONDS - start))" >> $(EXEC_DIR)/timings.tsv; \
-	  echo "   $$((SECONDS - start)) s"; \
+	  $(if $(GNU_TIME),$(GNU_TIME) $(EXEC_DIR)/.peak_kb) $(BIN)/papermill $$nb $(EXEC_DIR)/$$name -k python3 --language python -p profile $(PROFILE) --cwd notebooks --no-progress-bar; \
+	  peak=$$(cat $(EXEC_DIR)/.peak_kb 2>/dev/null || true); \
+	  echo -e "$${name%.ipynb}\t$$((SECONDS - start))\t$$peak" >> $(EXEC_DIR)/timings.tsv; \
+	  echo "   $$((SECONDS - start)) s$${peak:+, peak memory $$((peak / 1024)) MB}"; \
 	done
 	@$(MAKE) --no-print-directory html
 

@@ -5,7 +5,11 @@ Prints one table and writes bench/results.json:
 - maxout training throughput (clean and FGSM-adversarial, batch 100 as the recipe) and the
   achieved GFLOP/s as a fraction of that ceiling;
 - FGSM over the 10k test set: ours against the obvious loop (and torchattacks if installed);
-- the wall time of each notebook from the last `make report`, and the peak memory.
+- GoogLeNet on 28 x 28 digits (notebook 01's net): training and evaluation throughput in
+  the default (NCHW) and channels-last memory formats, and with ``--compile`` under
+  ``torch.compile`` (minutes of compilation on a CPU, so not by default);
+- the wall time and peak memory of each notebook from the last `make report`, and the peak
+  memory of this benchmark.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ import torch.nn.functional as F
 
 from helpers import data, paths
 from helpers.attacks import perturb
-from helpers.models import MaxoutMLP
+from helpers.models import GoogLeNetMNIST, MaxoutMLP
 from helpers.training import TrainConfig, build_model, train_step
 
 OUT = Path(__file__).with_name("results.json")
@@ -97,18 +101,45 @@ def fgsm_rates(units: int = 240) -> dict[str, float]:
     return rates
 
 
-def notebook_times(profile: str = "default") -> dict[str, int]:
+def googlenet_rates(channels_last: bool, compile: bool = False, steps: int = 6) -> dict[str, float]:
+    """Training (Adam, batch 128) and evaluation (batch 1000) examples/s of notebook 01's GoogLeNet."""
+    torch.manual_seed(0)
+    model = GoogLeNetMNIST(channels_last=channels_last)
+    run = torch.compile(model) if compile else model
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    x, y, xe = torch.rand(128, 1, 28, 28), torch.randint(0, 10, (128,)), torch.rand(1000, 1, 28, 28)
+
+    def step():
+        loss = F.cross_entropy(run(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    t0 = time.perf_counter()
+    model.train()
+    train = 128 / timed(step, steps, 2)
+    model.eval()
+    with torch.inference_mode():
+        evaluate = 1000 / timed(lambda: run(xe), 2, 1)
+    return {"train": train, "eval": evaluate, "seconds": time.perf_counter() - t0}
+
+
+def notebook_times(profile: str = "default") -> dict[str, dict]:
+    """{notebook: {"seconds", "peak_mb"}} from the last `make report` (peak where GNU time ran)."""
     path = paths.BUILD_DIR / "notebooks" / profile / "timings.tsv"
     if not path.exists():
         return {}
     with open(path) as f:
-        return {row[0]: int(row[1]) for row in csv.reader(f, delimiter="\t") if len(row) == 2}
+        rows = [row for row in csv.reader(f, delimiter="\t") if len(row) >= 2]
+    return {row[0]: {"seconds": int(row[1]),
+                     "peak_mb": round(int(row[2]) / 1024) if len(row) > 2 and row[2] else None} for row in rows}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=30, help="timed training steps per round")
     ap.add_argument("--large", type=int, default=1600, help="the large maxout width (0 to skip)")
+    ap.add_argument("--compile", action="store_true", help="also time GoogLeNet under torch.compile (slow)")
     args = ap.parse_args()
 
     ceiling = matmul_gflops()
@@ -125,13 +156,20 @@ def main() -> None:
     fg = fgsm_rates()
     for k, v in fg.items():
         print(f"FGSM on 10k test ({k}): {v:,.0f} examples/s ({v / fg['reference loop']:.2f}x reference)")
+    gnet = {"NCHW": googlenet_rates(False), "channels-last": googlenet_rates(True)}
+    if args.compile:
+        gnet["channels-last + torch.compile"] = googlenet_rates(True, compile=True)
+    for k, v in gnet.items():
+        print(f"GoogLeNet 28x28 ({k}): train {v['train']:.0f} ex/s, eval {v['eval']:.0f} ex/s "
+              f"({v['seconds']:.0f} s to measure, compilation included)")
     times = notebook_times()
     for k, v in times.items():
-        print(f"notebook {k}: {v} s (last make report)")
+        peak = f", peak memory {v['peak_mb']} MB" if v["peak_mb"] else ""
+        print(f"notebook {k}: {v['seconds']} s{peak} (last make report)")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this benchmark: {peak_mb:.0f} MB")
     blob = {"matmul_gflops": round(ceiling, 1), "training": rows, "fgsm_examples_per_s": fg,
-            "notebook_seconds": times, "peak_memory_mb": round(peak_mb), "threads": torch.get_num_threads(),
+            "googlenet_examples_per_s": gnet, "notebooks": times, "peak_memory_mb": round(peak_mb), "threads": torch.get_num_threads(),
             "torch": torch.__version__}
     paths.atomic_write_bytes(OUT, (json.dumps(blob, indent=1) + "\n").encode())
     print(f"wrote {OUT}")

@@ -210,7 +210,8 @@ def capacity_config(P: SimpleNamespace, units: int, depth: int, seed: int = 0) -
     if units < 1 or depth < 1:
         raise ValueError("units and depth must be >= 1")
     args = {"layers": depth, "init_range": FAST_INIT, "dropout_hidden": 0.0}
-    return experiments.maxout(P, "clean", seed=seed, units=units, epochs=P.capacity.epochs, model_args=args)
+    return experiments.maxout(P, "clean", seed=seed, units=units, epochs=P.capacity.epochs, model_args=args,
+                              monitor_adv=False)
 
 
 def ensemble_config(P: SimpleNamespace, seed: int) -> TrainConfig:
@@ -220,7 +221,7 @@ def ensemble_config(P: SimpleNamespace, seed: int) -> TrainConfig:
 
     c = P.capacity
     return experiments.maxout(P, "clean", seed=seed, units=c.ensemble_units, epochs=c.ensemble_epochs,
-                              model_args={"init_range": FAST_INIT})
+                              model_args={"init_range": FAST_INIT}, monitor_adv=False)
 
 
 # --------------------------------------------------------------------------- CIFAR-10

@@ -74,6 +74,7 @@ class TrainConfig:
     momentum: tuple = (0.5, 0.7, 250)  # start, end, epoch at which it reaches the end
     patience: Optional[int] = None  # early stopping: epochs without improvement
     stop_on: str = "clean"  # "clean" or "adversarial" validation error
+    monitor_adv: bool = True  # also measure the FGSM validation error each epoch (curves; costs time)
     retrain_full: bool = False  # then retrain on train + valid for the best epoch count
     seed: int = 0
 
@@ -86,6 +87,8 @@ class TrainConfig:
             raise ValueError(f"unknown data {self.data!r}; choose from {DATASETS}")
         if self.stop_on not in ("clean", "adversarial"):
             raise ValueError(f"stop_on must be 'clean' or 'adversarial', not {self.stop_on!r}")
+        if self.stop_on == "adversarial" and not self.monitor_adv:
+            raise ValueError("stop_on='adversarial' needs monitor_adv=True")
         if self.lr_schedule not in ("recipe", "linear"):
             raise ValueError(f"lr_schedule must be 'recipe' or 'linear', not {self.lr_schedule!r}")
         if self.optimizer not in ("sgd", "adam"):
@@ -103,6 +106,8 @@ class TrainConfig:
             del d["n_valid"]
         if d["lr_schedule"] == "recipe":
             del d["lr_schedule"]
+        if d["monitor_adv"]:  # monitoring never changes the weights
+            del d["monitor_adv"]
         blob = json.dumps({"v": CACHE_VERSION, **d}, sort_keys=True, default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -269,7 +274,7 @@ def _fit(config: TrainConfig, train: tuple, valid: Optional[tuple], epochs: int,
     gen = torch.Generator().manual_seed(config.seed)
     noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
     w1 = linear_weights(model) if config.l1 > 0 else None
-    monitor_adv = valid is not None and config.eps > 0 and config.data != "cifar10"
+    monitor_adv = config.monitor_adv and valid is not None and config.eps > 0 and config.data != "cifar10"
     history: list = []
     best, best_epoch, best_state = float("inf"), 0, None
     lr = config.lr

@@ -19,6 +19,14 @@
 # for the adversarial net) and then retrains on all 60,000 examples; the `paper` profile does
 # exactly that, the laptop `default` profile trains a fixed, short schedule on the first
 # 50,000 and keeps the epoch with the best validation error (printed below).
+#
+# **Where `default` departs from the recipe.** Ten epochs instead of hundreds, and so a
+# faster schedule: momentum .9 from the start and a learning rate of .05 annealed linearly
+# to zero over the ten epochs. With the recipe's schedule, ten epochs leave the baseline at
+# 2.0% clean error (it is still learning: momentum .5 and a rate that barely decays are
+# made for a run of hundreds of epochs); this one reaches about 1.7%. Initialisation,
+# dropout, max-norm, batch size and the objective are the recipe's. The `paper` profile
+# uses the recipe's schedule unchanged.
 
 # %% tags=["parameters"]
 profile = "default"  # smoke | default | paper (REPRO_PROFILE overrides)
@@ -44,7 +52,8 @@ EPS = experiments.EPS
 x_test, y_test = data.subset(*data.mnist("test"), P.n_test)
 print(f"test examples: {len(x_test)}; maxout {P.maxout.units} units x {P.maxout.pieces} pieces; "
       f"{P.maxout.epochs} epochs (clean/noise), {P.maxout.adv_epochs} (adversarial); "
-      f"patience {P.maxout.patience}; retrain on 60k: {P.maxout.retrain_full}; seeds {P.maxout.seeds}")
+      f"patience {P.maxout.patience}; retrain on 60k: {P.maxout.retrain_full}; seeds {P.maxout.seeds}; "
+      f"SGD lr {P.maxout.lr}, momentum {P.maxout.momentum[:2]}, schedule {P.maxout.lr_schedule}")
 print(experiments.maxout(P, "fgsm"))
 
 # %% [markdown]

@@ -437,7 +437,8 @@ print(f"averaging: clean error {100 * np.mean(ens['member_clean']):.2f}% (member
 # baseline (notebook 03's configuration otherwise).
 
 # %%
-sigmoid_net = experiments.train(experiments.maxout(P, "clean", P.maxout.seeds[0], model_args={"output": "sigmoid"})).model
+sigmoid_net = experiments.train(experiments.maxout(P, "clean", P.maxout.seeds[0], model_args={"output": "sigmoid"},
+                                                   monitor_adv=False)).model
 rubbish = analysis.gaussian_rubbish(C.n_rubbish)
 rub_models = {**{f"maxout + softmax ({f'base s{s}'})": nets[f"base s{s}"] for s in seeds},
               "maxout + sigmoids": sigmoid_net, "softmax regression": nets["softmax"], "RBF": nets["RBF"]}

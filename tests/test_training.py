@@ -37,6 +37,15 @@ def test_history_tracks_clean_and_adversarial_validation():
     assert all(0 <= r["valid_error"] <= 1 and 0 <= r["valid_adv_error"] <= 1 for r in t.history)
 
 
+def test_adversarial_monitor_is_optional_and_does_not_change_the_weights():
+    on = train_model(TrainConfig(**TINY), cache=False, progress=False)
+    off = train_model(TrainConfig(**TINY, monitor_adv=False), cache=False, progress=False)
+    assert "valid_adv_error" in on.history[0] and "valid_adv_error" not in off.history[0]
+    assert torch.equal(_weights(on.model), _weights(off.model))
+    with pytest.raises(ValueError, match="monitor_adv"):
+        TrainConfig(stop_on="adversarial", monitor_adv=False)
+
+
 def test_history_has_a_loss_curve_in_blocks_of_50_steps():
     t = train_model(TrainConfig(**{**TINY, "batch_size": 2}), cache=False, progress=False)  # 150 steps an epoch
     for row in t.history:
