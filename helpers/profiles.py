@@ -27,10 +27,10 @@ _DEFAULT: dict[str, Any] = {
     "linear": {"epochs": 20, "n_train": None, "eps_train": [0.0, 0.05, 0.1, 0.25, 0.5],
                "l1": [1e-3, 1e-2, 3e-2, 1e-1], "softmax_epochs": 20,
                "maxout_l1": [0.0025, 1e-5], "maxout_l1_epochs": 3},
-    # 10 epochs: ~2.5 min a clean net, ~5 min an adversarial one on 2 cores (measured; the paper:
+    # 10 epochs: ~2-2.5 min a clean net, ~4-4.5 min an adversarial one on 2 cores (measured; the paper:
     # hundreds). A 10-epoch budget needs a faster schedule than the recipe's (lr .1, momentum
     # .5 -> .7 over 250 epochs: 2.0% clean error after 10): momentum .9 and the rate annealed
-    # linearly to 0 reach 1.7%. The recipe's init, dropout, max-norm and batch are kept.
+    # linearly to 0 reach 1.6%. The recipe's init, dropout, max-norm and batch are kept.
     "maxout": {"units": 240, "pieces": 5, "epochs": 10, "adv_epochs": 10, "augment_epochs": 5,
                "lr": 0.05, "momentum": [0.9, 0.9, 1], "lr_schedule": "linear",
                "patience": None, "retrain_full": False, "seeds": [0, 1], "noise_seeds": [0], "n_train": None,
