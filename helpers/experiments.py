@@ -16,9 +16,10 @@ ALPHA = 0.5  # the paper's weight of the clean term
 
 def maxout(P: SimpleNamespace, objective: str = "clean", seed: int = 0, units: Optional[int] = None,
            **overrides) -> TrainConfig:
-    """The recipe's maxout MLP (units x 5 pieces, two layers, dropout .2/.5, max-norm, SGD;
-    the profile sets the schedule). ``objective``: ``clean`` (baseline), ``fgsm`` (the paper's adversarial
-    objective; early-stops on adversarial validation error), ``sign`` / ``uniform`` (noise)."""
+    """The recipe's maxout MLP (units x 5 pieces, two layers, dropout .2/.5, max-norm, SGD; the
+    profile sets the schedule). ``objective``: ``clean`` (baseline), ``fgsm`` (the paper's
+    adversarial objective; early-stops on adversarial validation error), ``sign`` / ``uniform``
+    (noise)."""
     m = P.maxout
     args = {"units": units or m.units, "pieces": m.pieces}
     args.update(overrides.pop("model_args", {}))
@@ -62,8 +63,8 @@ def googlenet(P: SimpleNamespace, seed: int = 0, **overrides) -> TrainConfig:
     """torchvision's GoogLeNet architecture trained from scratch on MNIST."""
     g = P.googlenet
     return TrainConfig(model="googlenet", model_args={"size": g.size}, n_train=g.n_train, epochs=g.epochs,
-                       batch_size=g.batch_size, optimizer="adam", lr=g.lr, lr_schedule=g.lr_schedule, eps=EPS, seed=seed,
-                       n_valid=getattr(g, "n_valid", None), **overrides)
+                       batch_size=g.batch_size, optimizer="adam", lr=g.lr, lr_schedule=g.lr_schedule, eps=EPS,
+                       seed=seed, n_valid=getattr(g, "n_valid", None), **overrides)
 
 
 def train(config: TrainConfig, progress: bool = True) -> Trained:

@@ -49,8 +49,10 @@ _PAPER.update(
                "n_valid": None, "n_eval": None},
 )
 _PAPER["linear"].update(epochs=100, softmax_epochs=100, maxout_l1=[0.0025, 1e-4, 1e-5], maxout_l1_epochs=30)
-_PAPER["maxout"].update(lr=0.1, momentum=[0.5, 0.7, 250], lr_schedule="recipe", epochs=1000, adv_epochs=1000, augment_epochs=1000, patience=100, retrain_full=True,
-                        seeds=[0, 1, 2, 3, 4], noise_seeds=[0, 1], large_units=1600, large_seeds=[0, 1, 2, 3, 4], pgd_steps=40)
+_PAPER["maxout"].update(lr=0.1, momentum=[0.5, 0.7, 250], lr_schedule="recipe",  # the recipe's schedule
+                        epochs=1000, adv_epochs=1000, augment_epochs=1000, patience=100, retrain_full=True,
+                        seeds=[0, 1, 2, 3, 4], noise_seeds=[0, 1], large_units=1600, large_seeds=[0, 1, 2, 3, 4],
+                        pgd_steps=40)
 _PAPER["capacity"].update(units=[5, 20, 80, 240, 1600], epochs=100, ensemble=12, ensemble_epochs=200,
                           rbf_epochs=100, cifar_epochs=100)
 
