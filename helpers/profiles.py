@@ -31,6 +31,8 @@ _DEFAULT: dict[str, Any] = {
     # hundreds). A 10-epoch budget needs a faster schedule than the recipe's (lr .1, momentum
     # .5 -> .7 over 250 epochs: 2.0% clean error after 10): momentum .9 and the rate annealed
     # linearly to 0 reach 1.6%. The recipe's init, dropout, max-norm and batch are kept.
+    # Twenty such epochs (one seed, measured): baseline 1.42% clean / 84.2% FGSM error,
+    # adversarial 1.69% / 23.5%, at twice the time.
     "maxout": {"units": 240, "pieces": 5, "epochs": 10, "adv_epochs": 10, "augment_epochs": 5,
                "lr": 0.05, "momentum": [0.9, 0.9, 1], "lr_schedule": "linear",
                "patience": None, "retrain_full": False, "seeds": [0, 1], "noise_seeds": [0], "n_train": None,
