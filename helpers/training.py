@@ -23,6 +23,7 @@ import json
 import os
 import random
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -76,6 +77,7 @@ class TrainConfig:
     stop_on: str = "clean"  # "clean" or "adversarial" validation error
     monitor_adv: bool = True  # also measure the FGSM validation error each epoch (curves; costs time)
     retrain_full: bool = False  # then retrain on train + valid for the best epoch count
+    precision: str = "fp32"  # "bf16": training steps under bfloat16 autocast (weights and evaluation stay fp32)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -91,6 +93,8 @@ class TrainConfig:
             raise ValueError("stop_on='adversarial' needs monitor_adv=True")
         if self.lr_schedule not in ("recipe", "linear"):
             raise ValueError(f"lr_schedule must be 'recipe' or 'linear', not {self.lr_schedule!r}")
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be 'fp32' or 'bf16', not {self.precision!r}")
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', not {self.optimizer!r}")
         if not 0 <= self.alpha <= 1:
@@ -108,6 +112,8 @@ class TrainConfig:
             del d["lr_schedule"]
         if d["monitor_adv"]:  # monitoring never changes the weights
             del d["monitor_adv"]
+        if d["precision"] == "fp32":
+            del d["precision"]
         blob = json.dumps({"v": CACHE_VERSION, **d}, sort_keys=True, default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -126,6 +132,14 @@ class Trained:
 
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether bfloat16 matmuls run natively here; a CPU without AVX512-BF16 or AMX emulates
+    them, and ``precision="bf16"`` may then be slower than fp32."""
+    if device.type != "cpu":
+        return True
+    return any(getattr(torch.cpu, f, lambda: True)() for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
 
 
 def seed_everything(seed: int) -> None:
@@ -216,8 +230,14 @@ def adversarial_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, objecti
 def train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
                config: TrainConfig, params: list, w1: Optional[torch.Tensor] = None,
                generator: Optional[torch.Generator] = None) -> float:
-    """One optimiser step on ``config``'s objective (+ L1), then the max-norm constraint."""
-    loss = adversarial_loss(model, x, y, config.objective, config.alpha, config.eps, config.clip, generator)
+    """One optimiser step on ``config``'s objective (+ L1), then the max-norm constraint.
+
+    One backward pass over the whole objective. (Differentiating the clean term once for both
+    its weight and input gradients saves a backward pass but, measured, is no faster under
+    bf16 autocast: the two terms' weight gradients are then cast and summed in fp32.)
+    """
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+        loss = adversarial_loss(model, x, y, config.objective, config.alpha, config.eps, config.clip, generator)
     if w1 is not None:
         loss = loss + config.l1 * w1.abs().sum()
     opt.zero_grad(set_to_none=True)
@@ -258,6 +278,9 @@ def _adv_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, c
 def _fit(config: TrainConfig, train: tuple, valid: Optional[tuple], epochs: int, device: torch.device,
          desc: str, progress: bool) -> tuple[nn.Module, list, int]:
     """Train a fresh model for up to ``epochs``; returns (best model, history, best epoch)."""
+    if config.precision == "bf16" and not native_bf16(device):
+        warnings.warn("this CPU has no bfloat16 instructions: bf16 training may be slower than fp32 "
+                      "(set the profile's maxout precision to 'fp32' in helpers/profiles.py)", stacklevel=2)
     seed_everything(config.seed)
     model = build_model(config)
     if isinstance(model, M.RBFNetwork):

@@ -3,8 +3,8 @@ import torch
 import torch.nn.functional as F
 
 from helpers import models as M
-from helpers.training import (TrainConfig, adversarial_loss, cache_path, scheduled_lr, train_model,
-                              worst_case_linear_scores)
+from helpers.training import (TrainConfig, adversarial_loss, build_model, cache_path, scheduled_lr, train_model,
+                              train_step, worst_case_linear_scores)
 
 TINY = dict(model="maxout", model_args={"units": 8, "pieces": 2}, n_train=300, epochs=2, eps=0.25)
 
@@ -105,7 +105,7 @@ def test_alpha_one_is_the_clean_loss():
 
 @pytest.mark.parametrize("bad", [dict(model="vgg"), dict(objective="pgd"), dict(alpha=2.0),
                                  dict(stop_on="train"), dict(eps=-1.0), dict(data="svhn"),
-                                 dict(lr_schedule="cosine"), dict(optimizer="rmsprop")])
+                                 dict(lr_schedule="cosine"), dict(optimizer="rmsprop"), dict(precision="fp16")])
 def test_bad_config_is_rejected(bad):
     with pytest.raises(ValueError):
         TrainConfig(**bad)
@@ -116,3 +116,34 @@ def test_l1_shrinks_first_layer_weights():
     plain = train_model(TrainConfig(**base), cache=False, progress=False).model
     sparse = train_model(TrainConfig(**base, l1=1e-3), cache=False, progress=False).model
     assert sparse.linear.weight.abs().sum() < plain.linear.weight.abs().sum()
+
+
+@pytest.mark.parametrize("objective", ["clean", "fgsm"])
+def test_bf16_step_is_close_to_fp32_and_keeps_fp32_weights(objective):
+    """bfloat16 autocast changes the arithmetic of a step (so it ran) but not its result beyond
+    bf16's ~3 significant digits; the weights, their update and the cache key stay separate."""
+    cfg = TrainConfig(**TINY, objective=objective)
+    torch.manual_seed(0)
+    x, y = torch.rand(100, 1, 28, 28), torch.randint(0, 10, (100,))
+    out = {}
+    for precision in ("fp32", "bf16"):
+        c = cfg.replace(precision=precision)
+        torch.manual_seed(1)  # same init and dropout masks for both
+        model = build_model(c).train()
+        params = list(model.parameters())
+        loss = train_step(model, torch.optim.SGD(params, lr=1.0), x, y, c, params)
+        out[precision] = (loss, _weights(model))
+        assert all(p.dtype == torch.float32 for p in params)
+    (l32, w32), (l16, w16) = out["fp32"], out["bf16"]
+    assert l16 != l32 and l16 == pytest.approx(l32, rel=1e-2)
+    assert not torch.equal(w16, w32)
+    torch.testing.assert_close(w16, w32, atol=1e-3, rtol=0)
+    assert cfg.key() != cfg.replace(precision="bf16").key()
+
+
+def test_bf16_on_a_cpu_without_bf16_instructions_warns(monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    with pytest.warns(UserWarning, match="no bfloat16 instructions"):
+        train_model(TrainConfig(**{**TINY, "epochs": 1}, precision="bf16"), cache=False, progress=False,
+                    device=torch.device("cpu"))
