@@ -72,9 +72,12 @@ def model_loss(model: nn.Module, scores: torch.Tensor, y: torch.Tensor, reductio
 
 def _max_norm_(weight: torch.Tensor, max_norm: float | None) -> None:
     # norm of each unit's incoming weight vector = row norm of Linear.weight
+    # in place, as torch.renorm scales (rows over the limit by max_norm / (norm + 1e-7)), but
+    # without its copy: on a 1600-unit net this runs after every step on 19M weights
     if max_norm is not None:
         with torch.no_grad():
-            weight.copy_(torch.renorm(weight, 2, 0, max_norm))
+            norm = torch.linalg.vector_norm(weight, dim=1, keepdim=True)
+            weight.mul_(torch.where(norm > max_norm, max_norm / (norm + 1e-7), 1.0))
 
 
 class SoftmaxRegression(Classifier):

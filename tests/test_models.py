@@ -20,6 +20,16 @@ def test_maxout_init_and_max_norm():
     assert norms.max() <= M.MAX_COL_NORM + 1e-4
 
 
+def test_max_norm_is_renorm_in_place_and_leaves_short_rows_alone():
+    torch.manual_seed(0)
+    w = torch.randn(20, 30) * torch.cat([torch.full((10, 1), 0.01), torch.full((10, 1), 10.0)])
+    before, ptr = w.clone(), w.data_ptr()
+    M._max_norm_(w, M.MAX_COL_NORM)
+    assert w.data_ptr() == ptr and torch.equal(w[:10], before[:10])
+    torch.testing.assert_close(w, torch.renorm(before, 2, 0, M.MAX_COL_NORM))
+    assert (w[10:].norm(dim=1) - M.MAX_COL_NORM).abs().max() < 1e-5
+
+
 def test_logistic_regression_softmax_is_the_sigmoid(digits):
     x, _ = digits
     model = M.LogisticRegression()
