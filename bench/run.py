@@ -1,9 +1,10 @@
 """`make bench`: how close the training and attack loops run to this machine's limit.
 
 Prints one table and writes bench/results.json:
-- the fp32 matmul rate (the ceiling every model step is measured against);
+- the fp32 and bf16 matmul rates (the ceilings every model step is measured against);
 - maxout training throughput (clean and FGSM-adversarial, batch 100 as the recipe) and the
-  achieved GFLOP/s as a fraction of that ceiling;
+  achieved GFLOP/s as a fraction of that ceiling, in fp32 and under bfloat16 autocast (the
+  ``default`` profile's precision; measured against the bf16 matmul rate);
 - FGSM over the 10k test set: ours against the obvious loop (and torchattacks if installed);
 - GoogLeNet on 28 x 28 digits (notebook 01's net): training and evaluation throughput in
   the default (NCHW) and channels-last memory formats, and with ``--compile`` under
@@ -44,8 +45,8 @@ def timed(fn, repeat: int, warmup: int = 3) -> float:
     return best
 
 
-def matmul_gflops(n: int = 4096) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_gflops(n: int = 4096, dtype: torch.dtype = torch.float32) -> float:
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
     return 2 * n ** 3 / timed(lambda: a @ b, 5, 1) / 1e9
 
 
@@ -56,13 +57,13 @@ def maxout_flops(units: int, pieces: int = 5, layers: int = 2) -> float:
     return 2.0 * f
 
 
-def train_step_rate(units: int, objective: str, steps: int) -> tuple[float, float]:
+def train_step_rate(units: int, objective: str, steps: int, precision: str = "fp32") -> tuple[float, float]:
     """(examples/s, GFLOP/s) of one training step at batch 100.
 
     FLOPs per example: clean = forward + backward (2 x forward); adversarial = two of those
     plus the input-gradient pass (1 x forward)."""
     torch.manual_seed(0)
-    config = TrainConfig(model="maxout", model_args={"units": units}, objective=objective)
+    config = TrainConfig(model="maxout", model_args={"units": units}, objective=objective, precision=precision)
     model = build_model(config).train()
     params = list(model.parameters())
     opt = torch.optim.SGD(params, lr=0.01, momentum=0.5)
@@ -142,17 +143,20 @@ def main() -> None:
     ap.add_argument("--compile", action="store_true", help="also time GoogLeNet under torch.compile (slow)")
     args = ap.parse_args()
 
-    ceiling = matmul_gflops()
-    print(f"fp32 matmul: {ceiling:.0f} GFLOP/s ({torch.get_num_threads()} threads)")
+    ceilings = {"fp32": matmul_gflops(), "bf16": matmul_gflops(dtype=torch.bfloat16)}
+    for precision, ceiling in ceilings.items():
+        print(f"{precision} matmul: {ceiling:.0f} GFLOP/s ({torch.get_num_threads()} threads)")
     rows = []
     for units in [240] + ([args.large] if args.large else []):
-        for objective in ("clean", "fgsm"):
-            ex, gf = train_step_rate(units, objective, args.steps if units <= 240 else max(3, args.steps // 6))
-            rows.append({"units": units, "objective": objective, "examples_per_s": round(ex),
-                         "gflops": round(gf, 1), "fraction_of_matmul": round(gf / ceiling, 3),
-                         "epoch_s_50k": round(50_000 / ex, 1)})
-            print(f"maxout {units:>4} x 5 {objective:>5}: {ex:8.0f} ex/s  {gf:6.1f} GFLOP/s "
-                  f"({100 * gf / ceiling:.0f}% of matmul)  ~{50_000 / ex:.0f} s per 50k epoch")
+        for precision, ceiling in ceilings.items():
+            for objective in ("clean", "fgsm"):
+                steps = args.steps if units <= 240 else max(3, args.steps // 6)
+                ex, gf = train_step_rate(units, objective, steps, precision)
+                rows.append({"units": units, "objective": objective, "precision": precision,
+                             "examples_per_s": round(ex), "gflops": round(gf, 1),
+                             "fraction_of_matmul": round(gf / ceiling, 3), "epoch_s_50k": round(50_000 / ex, 1)})
+                print(f"maxout {units:>4} x 5 {objective:>5} {precision}: {ex:8.0f} ex/s  {gf:6.1f} GFLOP/s "
+                      f"({100 * gf / ceiling:.0f}% of {precision} matmul)  ~{50_000 / ex:.0f} s per 50k epoch")
     fg = fgsm_rates()
     for k, v in fg.items():
         print(f"FGSM on 10k test ({k}): {v:,.0f} examples/s ({v / fg['reference loop']:.2f}x reference)")
@@ -168,7 +172,7 @@ def main() -> None:
         print(f"notebook {k}: {v['seconds']} s{peak} (last make report)")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this benchmark: {peak_mb:.0f} MB")
-    blob = {"matmul_gflops": round(ceiling, 1), "training": rows, "fgsm_examples_per_s": fg,
+    blob = {"matmul_gflops": {k: round(v, 1) for k, v in ceilings.items()}, "training": rows, "fgsm_examples_per_s": fg,
             "googlenet_examples_per_s": gnet, "notebooks": times, "peak_memory_mb": round(peak_mb), "threads": torch.get_num_threads(),
             "torch": torch.__version__}
     paths.atomic_write_bytes(OUT, (json.dumps(blob, indent=1) + "\n").encode())
