@@ -26,7 +26,7 @@ def maxout(P: SimpleNamespace, objective: str = "clean", seed: int = 0, units: O
     fields = dict(
         model="maxout", model_args=args, n_train=m.n_train, objective=objective, alpha=ALPHA, eps=EPS,
         epochs=m.adv_epochs if objective == "fgsm" else m.epochs, patience=m.patience,
-        lr=m.lr, momentum=tuple(m.momentum), lr_schedule=m.lr_schedule,
+        lr=m.lr, momentum=tuple(m.momentum), lr_schedule=m.lr_schedule, precision=m.precision,
         stop_on="adversarial" if objective == "fgsm" else "clean", retrain_full=m.retrain_full,
         seed=seed,
     )

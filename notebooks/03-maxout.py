@@ -20,13 +20,17 @@
 # exactly that, the laptop `default` profile trains a fixed, short schedule on the first
 # 50,000 and keeps the epoch with the best validation error (printed below).
 #
-# **Where `default` departs from the recipe.** Ten epochs instead of hundreds, and so a
+# **Where `default` departs from the recipe.** Twenty epochs instead of hundreds, and so a
 # faster schedule: momentum .9 from the start and a learning rate of .05 annealed linearly
-# to zero over the ten epochs. With the recipe's schedule, ten epochs leave the baseline at
-# 2.0% clean error (it is still learning: momentum .5 and a rate that barely decays are
-# made for a run of hundreds of epochs); this one reaches about 1.6%. Initialisation,
-# dropout, max-norm, batch size and the objective are the recipe's. The `paper` profile
-# uses the recipe's schedule unchanged.
+# to zero over the run. With the recipe's schedule, ten epochs leave the baseline at 2.0%
+# clean error (it is still learning: momentum .5 and a rate that barely decays are made for
+# a run of hundreds of epochs); this one reaches about 1.6% after ten epochs and 1.3-1.5%
+# after twenty. The training steps run under bfloat16 autocast, 1.4-1.5x faster on a CPU
+# with bfloat16 instructions; the weights, their updates and every evaluation below stay in
+# fp32, and a 20-epoch fp32 run of seed 0 gave the same nets within seed noise (baseline
+# 1.46% vs 1.40% clean error, adversarial 1.67% vs 1.65%; `helpers/profiles.py` has the
+# rest). Initialisation, dropout, max-norm, batch size and the objective are the recipe's.
+# The `paper` profile uses the recipe's schedule in fp32, unchanged.
 
 # %% tags=["parameters"]
 profile = "default"  # smoke | default | paper (REPRO_PROFILE overrides)
@@ -53,7 +57,8 @@ x_test, y_test = data.subset(*data.mnist("test"), P.n_test)
 print(f"test examples: {len(x_test)}; maxout {P.maxout.units} units x {P.maxout.pieces} pieces; "
       f"{P.maxout.epochs} epochs (clean/noise), {P.maxout.adv_epochs} (adversarial); "
       f"patience {P.maxout.patience}; retrain on 60k: {P.maxout.retrain_full}; seeds {P.maxout.seeds}; "
-      f"SGD lr {P.maxout.lr}, momentum {P.maxout.momentum[:2]}, schedule {P.maxout.lr_schedule}")
+      f"SGD lr {P.maxout.lr}, momentum {P.maxout.momentum[:2]}, schedule {P.maxout.lr_schedule}, "
+      f"training precision {P.maxout.precision}")
 print(experiments.maxout(P, "fgsm"))
 
 # %% [markdown]
@@ -277,8 +282,18 @@ results.save()
 #   ahead is a question for the `paper` profile. The table says which way our run went.
 # * **Confidence.** The adversarially trained net is still confident on the mistakes it
 #   makes (paper 81.4%): adversarial training does not teach it to say "I don't know".
-# * **The pre-generated examples** (the seed report's second approach) help against FGSM
-#   crafted on the *current* net much less than the on-line objective, because the examples
-#   were crafted against a different (the baseline) net.
+# * **The baseline's FGSM error depends on how long it trains.** Ours lies below the paper's
+#   89.4% and falls as the net trains longer on the same annealed schedule: about 93% after
+#   10 epochs (the previous `default`), 83-85% after 20, 80% after 30 (one seed, measured
+#   while choosing the profile). It is not one fixed number of the architecture, and the
+#   paper's comes from a differently trained net.
+# * **Run-to-run spread.** The same 20-epoch configuration with only the floating-point
+#   rounding of the max-norm step changed (`torch.renorm` against the in-place version now
+#   used) gave 1.44% and 1.66% clean error (baseline, adversarial) where the committed
+#   `default` run gives 1.37% and 1.68%: differences of a tenth of a point are within what a
+#   rerun on another machine can move.
+# * **The pre-generated examples** (the seed report's second approach) help little or not at
+#   all against FGSM crafted on the *current* net (the table), unlike the on-line objective:
+#   they were crafted against a different net, the baseline.
 # * **PGD** measures how much of the FGSM robustness survives an iterated attack in the same
 #   box; single-step adversarial training is known to overstate robustness.

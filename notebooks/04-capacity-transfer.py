@@ -66,13 +66,15 @@ print(f"{len(x_test)} test digits; maxout seeds {P.maxout.seeds} (noise-trained:
 
 # %% [markdown]
 # **Budget.** The `default` profile must run in about 8 minutes on a 2-core laptop once
-# notebook 03's nets are cached. A 240-unit maxout epoch costs about 11 s there, so: the
-# twelve capacity nets at 2 epochs each (~110 s, most of it the three 240-unit nets), four
-# ensemble members at 2 epochs (~90 s), the sigmoid-output net on notebook 03's schedule
-# (~130 s), the RBF network (~30 s) and all the attacks (~1 min) — about 7 minutes. The
-# first plan (5 epochs for the sweep and for five members) would have taken over 10, so
+# notebook 03's nets are cached. On the slowest 2-core machine we measured (fp32 matmul
+# 65 GFLOP/s, a 240-unit maxout epoch about 11 s) that meant: the twelve capacity nets at
+# 2 epochs each (~110 s, most of it the three 240-unit nets), four ensemble members at
+# 2 epochs (~90 s), the sigmoid-output net on notebook 03's schedule (then 10 epochs,
+# ~130 s), the RBF network (~30 s) and all the attacks (~1 min) — about 7 minutes. So
 # `helpers/profiles.py` sets 2 epochs and 4 members; the `paper` profile uses 100 epochs for
-# the sweep and 12 members of 200 epochs.
+# the sweep and 12 members of 200 epochs. On a faster 2-core machine with bfloat16
+# instructions (fp32 matmul ~220 GFLOP/s, bf16 training steps) the whole notebook takes
+# about 2 minutes.
 #
 # ## The models
 #
