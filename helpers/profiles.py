@@ -34,7 +34,7 @@ _DEFAULT: dict[str, Any] = {
     # autocast (weights, updates and every evaluation stay fp32): 1.4-1.5x faster on a CPU with
     # AVX512-BF16 and the same nets within seed noise (20 epochs, seed 0, fp32 vs bf16: baseline
     # 1.46 vs 1.40% clean, 85.1 vs 83.7% FGSM error; adversarial 1.67 vs 1.65%, 23.4 vs 24.9%).
-    # Measured on 2 cores (bf16): 45-50 s a clean net, 80-90 s an adversarial one. Thirty epochs
+    # Measured on 2 cores (bf16): 43-52 s a clean net, 80-97 s an adversarial one. Thirty epochs
     # (seed 0): baseline 1.30% clean but 79.7% FGSM error, adversarial 1.63% / 22.1%.
     "maxout": {"units": 240, "pieces": 5, "epochs": 20, "adv_epochs": 20, "augment_epochs": 10,
                "lr": 0.05, "momentum": [0.9, 0.9, 1], "lr_schedule": "linear", "precision": "bf16",

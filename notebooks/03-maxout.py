@@ -284,7 +284,7 @@ results.save()
 #   makes (paper 81.4%): adversarial training does not teach it to say "I don't know".
 # * **The baseline's FGSM error depends on how long it trains.** Ours lies below the paper's
 #   89.4% and falls as the net trains longer on the same annealed schedule: about 93% after
-#   10 epochs (the previous `default`), 83-85% after 20, 80% after 30 (one seed, measured
+#   10 epochs (the previous `default`, fp32), 83-85% after 20, 80% after 30 (one seed, measured
 #   while choosing the profile). It is not one fixed number of the architecture, and the
 #   paper's comes from a differently trained net.
 # * **Run-to-run spread.** The same 20-epoch configuration with only the floating-point
