@@ -59,6 +59,7 @@ class TrainConfig:
     data: str = "mnist"
     n_train: Optional[int] = None  # subsample the training split (smoke runs)
     n_valid: Optional[int] = None  # subsample the validation split (smoke runs; None = all)
+    train_split: str = "train"  # "train": 50k, validation on the other 10k; "train_full": all 60k, no validation
     objective: str = "clean"
     alpha: float = 0.5
     eps: float = 0.25
@@ -87,6 +88,10 @@ class TrainConfig:
             raise ValueError(f"unknown objective {self.objective!r}; choose from {OBJECTIVES}")
         if self.data not in DATASETS:
             raise ValueError(f"unknown data {self.data!r}; choose from {DATASETS}")
+        if self.train_split not in ("train", "train_full"):
+            raise ValueError(f"train_split must be 'train' or 'train_full', not {self.train_split!r}")
+        if self.train_split == "train_full" and self.retrain_full:
+            raise ValueError("retrain_full needs train_split='train': with 'train_full' nothing is held out to choose on")
         if self.stop_on not in ("clean", "adversarial"):
             raise ValueError(f"stop_on must be 'clean' or 'adversarial', not {self.stop_on!r}")
         if self.stop_on == "adversarial" and not self.monitor_adv:
@@ -108,6 +113,8 @@ class TrainConfig:
         # fields added later: leave the keys of configs that do not use them unchanged
         if d["n_valid"] is None:
             del d["n_valid"]
+        if d["train_split"] == "train":
+            del d["train_split"]
         if d["lr_schedule"] == "recipe":
             del d["lr_schedule"]
         if d["monitor_adv"]:  # monitoring never changes the weights
@@ -152,7 +159,8 @@ def build_model(config: TrainConfig) -> nn.Module:
 
 
 def datasets(config: TrainConfig) -> tuple[tuple, Optional[tuple], tuple]:
-    """(train, valid, train_full) tensors for ``config.data``; valid is None if unused."""
+    """(train, valid, train_full) tensors for ``config.data``; with ``train_split="train_full"``
+    the training set is all of ``train_full`` and valid is None (nothing held out)."""
     if config.data == "cifar10":
         x, y = D.cifar10("train")
         x, _, _ = D.standardize(x)
@@ -166,6 +174,8 @@ def datasets(config: TrainConfig) -> tuple[tuple, Optional[tuple], tuple]:
     if valid is not None:
         valid = D.subset(*valid, config.n_valid, seed=config.seed)
     full = D.subset(*full, config.n_train, seed=config.seed)
+    if config.train_split == "train_full":
+        return full, None, full
     return train, valid, full
 
 

@@ -3,8 +3,8 @@ import torch
 import torch.nn.functional as F
 
 from helpers import models as M
-from helpers.training import (TrainConfig, adversarial_loss, build_model, cache_path, scheduled_lr, train_model,
-                              train_step, worst_case_linear_scores)
+from helpers.training import (TrainConfig, adversarial_loss, build_model, cache_path, datasets, scheduled_lr,
+                              train_model, train_step, worst_case_linear_scores)
 
 TINY = dict(model="maxout", model_args={"units": 8, "pieces": 2}, n_train=300, epochs=2, eps=0.25)
 
@@ -71,6 +71,20 @@ def test_early_stopping_and_retrain():
     first = [r for r in t.history if "phase" not in r]
     retrain = [r for r in t.history if r.get("phase") == "retrain"]
     assert len(first) == 2 and len(retrain) == t.history[0]["best_epoch"] == 1
+
+
+def test_train_full_trains_on_all_60k_and_holds_nothing_out():
+    train, valid, _ = datasets(TrainConfig())
+    full, none, _ = datasets(TrainConfig(train_split="train_full"))
+    assert (len(train[0]), len(valid[0]), len(full[0])) == (50_000, 10_000, 60_000) and none is None
+    assert torch.equal(full[0][:50_000], train[0]) and torch.equal(full[0][50_000:], valid[0])
+    t = train_model(TrainConfig(**TINY, train_split="train_full"), cache=False, progress=False)
+    assert len(t.history) == 2 and all("valid_error" not in r and r["best_epoch"] == 2 for r in t.history)
+    assert TrainConfig().key() != TrainConfig(train_split="train_full").key()
+    with pytest.raises(ValueError, match="train_split"):
+        TrainConfig(train_split="test")
+    with pytest.raises(ValueError, match="retrain_full"):
+        TrainConfig(train_split="train_full", retrain_full=True)
 
 
 def test_closed_form_adversarial_logistic_regression():
