@@ -28,7 +28,7 @@ def maxout(P: SimpleNamespace, objective: str = "clean", seed: int = 0, units: O
         epochs=m.adv_epochs if objective == "fgsm" else m.epochs, patience=m.patience,
         lr=m.lr, momentum=tuple(m.momentum), lr_schedule=m.lr_schedule, precision=m.precision,
         stop_on="adversarial" if objective == "fgsm" else "clean", retrain_full=m.retrain_full,
-        seed=seed,
+        train_split=m.train_split, seed=seed,
     )
     fields.update(overrides)  # e.g. epochs= for notebook 04's short capacity and ensemble nets
     return TrainConfig(**fields)

@@ -409,7 +409,7 @@ results.table().loc[["s4.softmax_adv_err", "s4.softmax_adv_conf", "seed.softmax_
 # %%
 coefs = [0.0] + list(P.linear.maxout_l1)
 maxout_nets = {c: experiments.train(experiments.maxout(P, "clean", l1=c).replace(
-    epochs=P.linear.maxout_l1_epochs)) for c in coefs}
+    epochs=P.linear.maxout_l1_epochs, train_split="train")) for c in coefs}  # 50k: validation curves below
 x_mtrain, y_mtrain = data.subset(*data.mnist("train"), P.maxout.n_train)
 mrows = []
 for c, t in maxout_nets.items():

@@ -40,3 +40,15 @@ def test_profiles_grow():
 def test_smoke_never_writes_to_the_committed_folders():
     fig, res = profiles.output_dirs("smoke")
     assert "build" in fig.parts and "build" in res.parts
+
+
+@pytest.mark.parametrize("name", sorted(profiles.PROFILES))
+def test_every_profile_builds_valid_maxout_configs(name):
+    from helpers import experiments
+
+    P = profiles.get_profile(name)
+    for objective in ("clean", "fgsm", "sign", "uniform"):
+        cfg = experiments.maxout(P, objective)  # TrainConfig rejects inconsistent settings
+        assert cfg.train_split == P.maxout.train_split and cfg.epochs >= 1
+    # the paper early-stops on the 50k split and retrains on 60k; default trains on 60k outright
+    assert (P.maxout.train_split, P.maxout.retrain_full) == {"paper": ("train", True)}.get(name, ("train_full", False))
