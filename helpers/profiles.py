@@ -39,7 +39,7 @@ _DEFAULT: dict[str, Any] = {
     # on all 60,000 examples, as the paper's final nets do (train_split "train_full"; 1.30 and
     # 1.51% clean error against 1.37 and 1.68% on the first 50,000), and notebook 03 draws its
     # validation curves from extra seed-0 runs on the 50,000. Measured on 2 cores (bf16, 60k):
-    # 44-48 s a clean net, 97-102 s an adversarial one, 86-88 s a noise one.
+    # 43-51 s a clean net, 90-104 s an adversarial one, 73-88 s a noise one (two runs).
     "maxout": {"units": 240, "pieces": 5, "epochs": 20, "adv_epochs": 20, "augment_epochs": 10,
                "lr": 0.05, "momentum": [0.9, 0.9, 1], "lr_schedule": "linear", "precision": "bf16",
                "patience": None, "retrain_full": False, "train_split": "train_full",
