@@ -112,11 +112,10 @@ plt.show()
 def score(trained, name, seed):
     """Clean and FGSM (eps .25) error and confidence on mistakes, in percent; clipped to
     [0, 1] and, in the last two columns, not clipped."""
-    r = metrics.robustness(trained.model, x_test, y_test, EPS)
-    u = metrics.robustness(trained.model, x_test, y_test, EPS, clip=None)
+    r = metrics.robustness(trained.model, x_test, y_test, EPS, unclipped=True)
     return {"net": name, "seed": seed, "epochs": trained.history[-1]["best_epoch"],
             "clean error %": r["clean_err"], "FGSM error %": r["adv_err"], "FGSM conf. on mistakes %": r["adv_conf"],
-            "unclipped FGSM error %": u["adv_err"], "unclipped conf. %": u["adv_conf"]}
+            "unclipped FGSM error %": r["adv_err_unclipped"], "unclipped conf. %": r["adv_conf_unclipped"]}
 
 
 scores = pd.DataFrame([score(t, name, seed) for (name, seed), t in nets.items()])

@@ -3,7 +3,7 @@ import math
 import torch
 
 from helpers.attacks import fgsm
-from helpers.metrics import agreement, confidence_on_mistakes, eps_sweep, error_rate, evaluate
+from helpers.metrics import agreement, confidence_on_mistakes, eps_sweep, error_rate, evaluate, robustness
 from helpers.models import MaxoutMLP
 
 
@@ -36,3 +36,16 @@ def test_eps_sweep_matches_fgsm_at_each_eps():
     for r in rows:
         want = evaluate(model, fgsm(model, x, y, r["eps"]), y)
         assert r["error"] == want["error"] and r["conf_mean"] == want["conf_mean"]
+
+
+def test_robustness_clipped_and_unclipped_match_fgsm():
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.rand(60, 1, 28, 28, generator=g), torch.randint(0, 10, (60,), generator=g)
+    model = MaxoutMLP(units=8, pieces=2, init_range=0.5)
+    r = robustness(model, x, y, 0.3, unclipped=True)
+    for clip, err, conf in (((0.0, 1.0), "adv_err", "adv_conf"), (None, "adv_err_unclipped", "adv_conf_unclipped")):
+        want = evaluate(model, fgsm(model, x, y, 0.3, clip), y)
+        assert math.isclose(r[err], 100 * want["error"], rel_tol=1e-6)
+        assert math.isclose(r[conf], 100 * want["conf_wrong"], rel_tol=1e-6)
+    assert r["adv_conf_unclipped"] != r["adv_conf"]  # the clip mattered here
+    assert "adv_err_unclipped" not in robustness(model, x, y, 0.3)
