@@ -93,6 +93,17 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: i
     return adv.detach()
 
 
+def pgd_split(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int = 20, seed: int = 0,
+              batch_size: int = 1000) -> torch.Tensor:
+    """``pgd`` over a whole split in batches, on ``x``'s device; the random starts come from
+    one generator seeded with ``seed``, so a rerun gives the same examples."""
+    device = next(model.parameters()).device
+    gen = torch.Generator(device=device).manual_seed(seed)
+    out = [pgd(model, x[i:i + batch_size].to(device), y[i:i + batch_size].to(device), eps, steps=steps,
+               generator=gen).to(x.device) for i in range(0, len(x), batch_size)]
+    return torch.cat(out) if out else x.clone()
+
+
 PERTURBATIONS = {
     "fgsm": lambda model, x, y, eps, clip: fgsm(model, x, y, eps, clip),
     "sign": lambda model, x, y, eps, clip: random_sign_noise(x, eps, clip),

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from helpers.attacks import fgsm, fgsm_direction, input_gradient, perturb, pgd, random_sign_noise, uniform_noise
+from helpers.attacks import fgsm, fgsm_direction, input_gradient, perturb, pgd, pgd_split, random_sign_noise, uniform_noise
 from helpers.models import LogisticRegression, MaxoutMLP, SoftmaxRegression
 
 
@@ -85,6 +85,17 @@ def test_pgd_stays_in_the_box_and_beats_fgsm_on_loss(digits):
     assert (adv - x).abs().max() <= 0.1 + 1e-6 and adv.min() >= 0 and adv.max() <= 1
     ce = lambda z: torch.nn.functional.cross_entropy(model(z), y).item()  # noqa: E731
     assert ce(adv) >= ce(fgsm(model, x, y, 0.1)) - 1e-4
+
+
+def test_pgd_split_is_pgd_in_batches_and_repeatable(digits):
+    x, y = digits
+    model = MaxoutMLP(units=16, dropout_input=0, dropout_hidden=0, init_range=0.1)
+    whole = pgd_split(model, x, y, 0.1, steps=3, seed=5, batch_size=len(x))
+    torch.testing.assert_close(whole, pgd(model, x, y, 0.1, steps=3, generator=torch.Generator().manual_seed(5)))
+    batched = pgd_split(model, x, y, 0.1, steps=3, seed=5, batch_size=7)
+    assert torch.equal(batched, pgd_split(model, x, y, 0.1, steps=3, seed=5, batch_size=7))
+    assert not torch.equal(batched, pgd_split(model, x, y, 0.1, steps=3, seed=6, batch_size=7))
+    assert batched.shape == x.shape and (batched - x).abs().max() <= 0.1 + 1e-6
 
 
 def test_perturb_batches_and_rejects_unknown_kind(digits):
