@@ -43,14 +43,15 @@ P, results = setup("03-maxout", profile)
 
 # %%
 import dataclasses
+import json
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 import torch
 
-from helpers import data, experiments, metrics
-from helpers.attacks import perturb, pgd
+from helpers import data, experiments, metrics, paths
+from helpers.attacks import perturb, pgd_split
 from helpers.plotting import save_fig
 
 EPS = experiments.EPS
@@ -200,7 +201,8 @@ summary.round(2)
 # 0, clip=False)`, about 100 s, left out of the report's budget) reached 1.35% clean error,
 # 29.2% clipped and 39.7% unclipped FGSM error; on the 50,000-example split its unclipped
 # adversarial validation error went from 44% at epoch 14 to 40% at epoch 20, still
-# learning. The claims keep the clipped protocol; the paper's values may come from either.
+# learning. The claims keep the clipped protocol; the paper's values may come from either (the
+# section on the paper's schedule below trains both ways).
 
 # %% [markdown]
 # ## Figure 3: the first-layer filters
@@ -264,14 +266,109 @@ plt.show()
 rows = []
 for name in ("baseline", "adversarial"):
     model = nets[name, seed0].model
-    x_pgd = torch.cat([pgd(model, x_test[i:i + 1000], y_test[i:i + 1000], EPS, steps=P.maxout.pgd_steps,
-                           generator=torch.Generator().manual_seed(0)) for i in range(0, len(x_test), 1000)])
+    x_pgd = pgd_split(model, x_test, y_test, EPS, steps=P.maxout.pgd_steps)
     for attack, x_adv in (("FGSM", perturb("fgsm", model, x_test, y_test, EPS)), (f"PGD-{P.maxout.pgd_steps}", x_pgd)):
         r = metrics.evaluate(model, x_adv, y_test)
         rows.append({"net": name, "attack": attack, "error %": 100 * r["error"],
                      "conf. on mistakes %": 100 * r["conf_wrong"]})
 pgd_table = pd.DataFrame(rows)
 pgd_table.round(2)
+
+# %% [markdown]
+# ## The paper's schedule at 240 units, once, on a CPU
+#
+# The `default` nets above train for a fixed, short schedule. To see what the paper's own
+# schedule does, `scripts/paper_schedule_240.py` trains the `paper` profile's 240-unit nets for
+# seed 0 exactly as that profile configures them (the recipe's learning rate and momentum,
+# patience 100 on the first 50,000 images, stopping on adversarial validation error for the
+# adversarial nets, then retraining on all 60,000 for the chosen number of epochs), but under
+# bfloat16 autocast so that it fits on a 2-core CPU: about 13 minutes for the baseline, 34 for
+# the adversarial net and 18 for a second adversarial net trained (and early-stopped) on
+# *unclipped* FGSM examples, the formula as printed. It is not part of this notebook's run; the
+# notebook shows the file it wrote, committed under `results/paper-schedule-240/`. These are not
+# the profile's claims: one seed, another precision, no 1600-unit nets. In the curves below,
+# the unclipped net's FGSM curve is measured without clipping, the others' with.
+
+# %%
+schedule_file = paths.ROOT / "results" / "paper-schedule-240" / "seed0.json"
+if schedule_file.exists():
+    schedule = json.loads(schedule_file.read_text())
+    paper = results.table()["paper"]
+    paper_rows = {"baseline": paper[["s6.maxout240_clean_err", "s4.maxout_adv_err", "s4.maxout_adv_conf"]],
+                  "adversarial": paper[["s6.maxout240_adv_clean_err", "s6.advtrained_adv_err", "s6.advtrained_adv_conf"]]}
+    rows = []
+    for name, net in schedule["nets"].items():
+        if name in paper_rows:
+            clean, fgsm_err, conf = paper_rows[name]
+            rows.append({"net": name, "run": "paper", "clean error %": clean, "FGSM error %": fgsm_err,
+                         "FGSM conf. on mistakes %": conf})
+        r = net["scores"]
+        rows.append({"net": name, "run": f"paper schedule (seed {schedule['seed']}, {schedule['precision']})",
+                     "epochs": net["best_epoch"], "clean error %": r["clean_err"], "FGSM error %": r["adv_err"],
+                     "FGSM conf. on mistakes %": r["adv_conf"], "unclipped FGSM error %": r["adv_err_unclipped"],
+                     "unclipped conf. %": r["adv_conf_unclipped"], f"PGD-{schedule['pgd_steps']} error %": r["pgd_err"],
+                     "minutes to train": net["train_seconds"] / 60})
+        if name in set(scores.net):
+            ours = scores.loc[scores.net == name].mean(numeric_only=True)
+            rows.append({"net": name, "run": f"this notebook ({P.name}, mean of {len(P.maxout.seeds)} seeds)",
+                         **ours.drop("seed").to_dict()})
+    columns = ["net", "run", "epochs", "clean error %", "FGSM error %", "FGSM conf. on mistakes %",
+               "unclipped FGSM error %", "unclipped conf. %", f"PGD-{schedule['pgd_steps']} error %", "minutes to train"]
+    display(pd.DataFrame(rows, columns=columns).set_index(["net", "run"]).round(2))
+
+    phases = {None: "first 50,000 (choose)", "retrain": "all 60,000 (retrain)"}
+    hist = pd.DataFrame([{"net": name, "epoch": row["epoch"], "phase": phases[row.get("phase")],
+                          "training objective": row["train_loss"], "clean": 100 * row.get("valid_error", float("nan")),
+                          "FGSM eps=.25": 100 * row.get("valid_adv_error", float("nan"))}
+                         for name, net in schedule["nets"].items() for row in net["history"]])
+    colors = dict(zip(schedule["nets"], sns.color_palette()))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    for ax, column in zip(axes, ("clean", "FGSM eps=.25")):
+        sns.lineplot(data=hist, x="epoch", y=column, hue="net", palette=colors, ax=ax, legend=False, lw=1)
+        for name, net in schedule["nets"].items():
+            ax.axvline(net["best_epoch"], ls=":", lw=1.2, color=colors[name])
+        ax.set(ylabel="error %", title=f"validation error, {column}")
+    axes[0].set_ylim(0, 4)
+    sns.lineplot(data=hist, x="epoch", y="training objective", hue="net", style="phase", palette=colors, ax=axes[2],
+                 lw=1)
+    axes[2].set(yscale="log", title="training objective, both phases")
+    axes[2].legend(fontsize="small")
+    fig.suptitle("The paper's schedule, seed 0 (dotted: the epochs chosen on validation)", y=1.02)
+    save_fig("paper-schedule-240-curves", fig)
+    plt.show()
+else:
+    print(f"{schedule_file.relative_to(paths.ROOT)} not found: run scripts/paper_schedule_240.py to make it.")
+
+# %% [markdown]
+# What the paper's schedule shows (seed 0, the table above):
+#
+# * **The robustness claim reproduces closely.** Trained and attacked with clipped FGSM, the
+#   adversarial net errs on 15.6% of the FGSM examples with 78% confidence (paper 17.9% and
+#   81.4%), against the baseline's 76.7%. The short `default` schedule leaves it at 22.7%.
+# * **The regularisation claim does not, with clipped examples.** Clean error 1.20% against the
+#   baseline's 1.18% (paper 0.84% against 0.94%). The net trained on unclipped examples reaches
+#   1.06%, the only one of ours below the baseline. One seed on 10,000 test images has a
+#   binomial standard error of about 0.1 point, the size of the paper's own gain at 240 units,
+#   so neither direction is settled by this run.
+# * **Neither clipping protocol gives both of the paper's FGSM numbers.** The baseline's
+#   unclipped FGSM error and confidence (86.0%, 96.4%) lie near the paper's 89.4% and 97.6%,
+#   and its clipped ones (76.7%, 93.0%) further away; but the net trained and attacked without
+#   clipping still errs on 39.3% (paper 17.9%), where the clipped protocol gives 15.6%;
+#   the next point says why that number is a poor guide to the unclipped protocol.
+# * **Retraining for the chosen number of epochs need not give the chosen net.** The net trained
+#   on unclipped examples was chosen at epoch 60, a dip of its noisy adversarial validation
+#   curve (19.5% at epoch 50, 15.3% at 60, 21.2% at 80). Its retraining on 60,000 learned more
+#   slowly (training objective 0.26 at epoch 60 against 0.17 in the first run: right panel)
+#   and ends at 35% unclipped FGSM error on the validation images, which it has by then trained
+#   on. The clipped adversarial net's two runs agree (13.5% at its chosen epoch, 12.4% after
+#   retraining). The JSON file holds both sets of scores (`scores`, `scores_valid`).
+# * **The baseline stays above the recipe's 0.94%.** It stopped at epoch 213 with its best
+#   validation error, 1.13%, at epoch 113, and 1.18% test error after retraining on 60,000. We
+#   have not found the cause; bfloat16 training is one candidate we have only checked on
+#   20-epoch runs.
+# * **PGD** (40 steps, clipped) fools the clipped-trained adversarial net on 92.4% of the test
+#   set and the unclipped-trained one on 64.1%: most of the FGSM robustness of the first is
+#   specific to the single step it trained on.
 
 # %% [markdown]
 # ## The 1600-unit nets (`paper` profile only)
@@ -312,11 +409,12 @@ results.save()
 #   factor, and the nets trained on random noise of the same size stay almost as fooled as
 #   the baseline — the direction of the perturbation, not its size, is what the training
 #   has to see.
-# * **The regularisation claim needs the paper's schedule.** The `default` profile trains
-#   for a short, fixed number of epochs; the paper trains for hundreds with patience 100
-#   and then retrains on 60,000 examples. Short runs leave the adversarial net behind the
-#   baseline on clean error (it learns a harder objective, more slowly); whether it pulls
-#   ahead is a question for the `paper` profile. The table says which way our run went.
+# * **The regularisation claim is not reproduced.** The `default` profile trains for a
+#   short, fixed number of epochs, and there the adversarial net stays behind the baseline on
+#   clean error (it learns a harder objective, more slowly). With the paper's schedule (one
+#   seed, above) it draws level with clipped examples and pulls ahead by 0.1 point with
+#   unclipped ones, within the noise of one seed. The `paper` profile's five seeds of the
+#   1600-unit net, on a GPU, are what would decide it.
 # * **Training on all 60,000 examples matters at this scale.** The same 20-epoch schedule
 #   on the first 50,000 (the previous `default`, seeds 0 and 1) gave 1.37% and 1.68% clean
 #   error (baseline, adversarial); on 60,000, as here and as in the paper, both drop by one
@@ -327,8 +425,9 @@ results.save()
 #   below the paper's 89.4% and falls as the net trains longer on the same annealed schedule
 #   (50,000-example runs: about 93% after 10 epochs, the previous fp32 `default`; 83-85%
 #   after 20; 80% after 30, one seed). Unclipped, it is three to four points higher (the
-#   table). It is not one fixed number of the architecture, and the paper's comes from a
-#   differently trained net, attacked with or without clipping.
+#   table); with the paper's schedule it is 76.7% clipped and 86.0% unclipped. It is not one
+#   fixed number of the architecture, and the paper's comes from a differently trained net,
+#   attacked with or without clipping.
 # * **Run-to-run spread.** The same 20-epoch configuration on 50,000 examples with only the
 #   floating-point rounding of the max-norm step changed (`torch.renorm` against the in-place
 #   version now used) gave 1.44% against 1.37% (baseline) and 1.66% against 1.68%
