@@ -7,8 +7,8 @@ nets and five seeds. Its 240-unit nets of one seed fit in about an hour on a 2-c
 under bfloat16 autocast (13, 34 and 18 minutes on the development machine), so this script
 runs just those: the baseline, the adversarially trained net and a second adversarial net
 trained on unclipped FGSM examples, with the `paper` profile's configuration and nothing
-changed but the training precision. It writes ``results/paper-schedule-240/seed<N>.json`` (scores and
-per-epoch curves), which notebook 03 shows beside the `default` profile's nets.
+changed but the training precision. It writes ``results/paper-schedule-240/seed<N>.json``
+(scores and per-epoch curves), which notebook 03 shows beside the `default` profile's nets.
 
     .venv/bin/python scripts/paper_schedule_240.py [--seed 0] [--precision bf16]
 
@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> dict:
         r["pgd_err"] = 100 * metrics.evaluate(trained.model, x_pgd, y_test)["error"]
         # the validation images, which the retraining on 60,000 also trains on
         r_valid = metrics.robustness(trained.model, *data.mnist("valid"), experiments.EPS, unclipped=True)
-        nets[name] = {"config": dataclasses.asdict(config), "scores": r, "scores_valid": r_valid, "train_seconds": trained.seconds,
-                      "best_epoch": trained.history[-1]["best_epoch"],
+        nets[name] = {"config": dataclasses.asdict(config), "scores": r, "scores_valid": r_valid,
+                      "train_seconds": trained.seconds, "best_epoch": trained.history[-1]["best_epoch"],
                       "history": [{k: row[k] for k in HISTORY_KEYS if k in row} for row in trained.history]}
         print(f"{name}: clean {r['clean_err']:.2f}%, FGSM {r['adv_err']:.1f}% (unclipped {r['adv_err_unclipped']:.1f}%), "
               f"PGD-{P.maxout.pgd_steps} {r['pgd_err']:.1f}%; best epoch {nets[name]['best_epoch']}, "
