@@ -62,7 +62,7 @@ def robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float = 
     out = {"clean_err": 100 * error_rate(p, y), "clean_conf": 100 * p.max(1).values.mean().item(),
            "adv_err": 100 * error_rate(pa, y), "adv_conf": 100 * confidence_on_mistakes(pa, y)}
     if unclipped:
-        pu = predict_proba(model, x + step)
+        pu = pa if clip is None else predict_proba(model, x + step)
         out.update(adv_err_unclipped=100 * error_rate(pu, y), adv_conf_unclipped=100 * confidence_on_mistakes(pu, y))
     return out
 

@@ -49,3 +49,5 @@ def test_robustness_clipped_and_unclipped_match_fgsm():
         assert math.isclose(r[conf], 100 * want["conf_wrong"], rel_tol=1e-6)
     assert r["adv_conf_unclipped"] != r["adv_conf"]  # the clip mattered here
     assert "adv_err_unclipped" not in robustness(model, x, y, 0.3)
+    r_none = robustness(model, x, y, 0.3, clip=None, unclipped=True)  # nothing to clip: one pass serves both
+    assert r_none["adv_err"] == r_none["adv_err_unclipped"] == r["adv_err_unclipped"]
