@@ -27,7 +27,7 @@ def maxout(P: SimpleNamespace, objective: str = "clean", seed: int = 0, units: O
         model="maxout", model_args=args, n_train=m.n_train, objective=objective, alpha=ALPHA, eps=EPS,
         epochs=m.adv_epochs if objective == "fgsm" else m.epochs, patience=m.patience,
         lr=m.lr, momentum=tuple(m.momentum), lr_schedule=m.lr_schedule, precision=m.precision,
-        stop_on="adversarial" if objective == "fgsm" else "clean", retrain_full=m.retrain_full,
+        stop_on="adversarial" if objective == "fgsm" else "clean", retrain=m.retrain,
         train_split=m.train_split, seed=seed,
     )
     fields.update(overrides)  # e.g. epochs= for notebook 04's short capacity and ensemble nets

@@ -34,3 +34,13 @@ def atomic_path(path: Path) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)
     return Path(tmp)
+
+
+def shown(path: os.PathLike) -> str:
+    """``path`` as a reader of the report should see it: relative to the project, or under
+    ``~`` for the home folder, never the absolute folders of the machine that ran it."""
+    path = Path(path).expanduser().resolve()
+    for base, prefix in ((ROOT, ""), (Path.home().resolve(), "~/")):
+        if path.is_relative_to(base):
+            return prefix + str(path.relative_to(base))
+    return path.name

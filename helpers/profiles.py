@@ -42,7 +42,7 @@ _DEFAULT: dict[str, Any] = {
     # 43-51 s a clean net, 90-104 s an adversarial one, 73-88 s a noise one (two runs).
     "maxout": {"units": 240, "pieces": 5, "epochs": 20, "adv_epochs": 20, "augment_epochs": 10,
                "lr": 0.05, "momentum": [0.9, 0.9, 1], "lr_schedule": "linear", "precision": "bf16",
-               "patience": None, "retrain_full": False, "train_split": "train_full",
+               "patience": None, "retrain": "none", "train_split": "train_full",
                "seeds": [0, 1], "noise_seeds": [0], "n_train": None,
                "large_units": None, "large_seeds": [], "pgd_steps": 20},
     # notebook 04's budget (~8 min on 2 cores with notebook 03's nets cached) sets epochs,
@@ -60,7 +60,7 @@ _PAPER.update(
 )
 _PAPER["linear"].update(epochs=100, softmax_epochs=100, maxout_l1=[0.0025, 1e-4, 1e-5], maxout_l1_epochs=30)
 _PAPER["maxout"].update(lr=0.1, momentum=[0.5, 0.7, 250], lr_schedule="recipe", precision="fp32",  # the recipe's
-                        epochs=1000, adv_epochs=1000, augment_epochs=1000, patience=100, retrain_full=True,
+                        epochs=1000, adv_epochs=1000, augment_epochs=1000, patience=100, retrain="continue",
                         train_split="train",
                         seeds=[0, 1, 2, 3, 4], noise_seeds=[0, 1], large_units=1600, large_seeds=[0, 1, 2, 3, 4],
                         pgd_steps=40)

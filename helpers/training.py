@@ -25,6 +25,7 @@ import random
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
 import torch
@@ -36,7 +37,7 @@ from . import models as M
 from . import paths
 from .attacks import perturb, random_sign_noise, uniform_noise
 
-CACHE_VERSION = 1  # bump when the loop's maths changes, so stale models are not reused
+CACHE_VERSION = 2  # bump when the loop's maths changes, so stale models are not reused
 
 MODELS = {
     "softmax": M.SoftmaxRegression,
@@ -47,6 +48,7 @@ MODELS = {
     "convmaxout": M.ConvMaxout,
 }
 OBJECTIVES = ("clean", "fgsm", "sign", "uniform", "worst_case_linear")
+RETRAIN_MODES = ("none", "restart", "continue")
 DATASETS = ("mnist", "mnist3v7", "cifar10")
 
 
@@ -77,7 +79,11 @@ class TrainConfig:
     patience: Optional[int] = None  # early stopping: epochs without improvement
     stop_on: str = "clean"  # "clean" or "adversarial" validation error
     monitor_adv: bool = True  # also measure the FGSM validation error each epoch (curves; costs time)
-    retrain_full: bool = False  # then retrain on train + valid for the best epoch count
+    # after early stopping on the first 50,000, train on all 60,000: "none"; "restart" (a fresh
+    # net for the best epoch count, as the adversarial paper words it); "continue" (the recipe's
+    # mnist_pi_continued.yaml: from the best net, until the objective on the last 10,000 falls
+    # to the level the first 50,000 had at the best epoch)
+    retrain: str = "none"
     precision: str = "fp32"  # "bf16": training steps under bfloat16 autocast (weights and evaluation stay fp32)
     seed: int = 0
 
@@ -90,8 +96,11 @@ class TrainConfig:
             raise ValueError(f"unknown data {self.data!r}; choose from {DATASETS}")
         if self.train_split not in ("train", "train_full"):
             raise ValueError(f"train_split must be 'train' or 'train_full', not {self.train_split!r}")
-        if self.train_split == "train_full" and self.retrain_full:
-            raise ValueError("retrain_full needs train_split='train': with 'train_full' nothing is held out to choose on")
+        if self.retrain not in RETRAIN_MODES:
+            raise ValueError(f"retrain must be one of {RETRAIN_MODES}, not {self.retrain!r}")
+        if self.train_split == "train_full" and self.retrain != "none":
+            raise ValueError(f"retrain={self.retrain!r} needs train_split='train': with 'train_full' nothing is "
+                             "held out to choose on")
         if self.stop_on not in ("clean", "adversarial"):
             raise ValueError(f"stop_on must be 'clean' or 'adversarial', not {self.stop_on!r}")
         if self.stop_on == "adversarial" and not self.monitor_adv:
@@ -110,17 +119,7 @@ class TrainConfig:
 
     def key(self) -> str:
         d = dataclasses.asdict(self)
-        # fields added later: leave the keys of configs that do not use them unchanged
-        if d["n_valid"] is None:
-            del d["n_valid"]
-        if d["train_split"] == "train":
-            del d["train_split"]
-        if d["lr_schedule"] == "recipe":
-            del d["lr_schedule"]
-        if d["monitor_adv"]:  # monitoring never changes the weights
-            del d["monitor_adv"]
-        if d["precision"] == "fp32":
-            del d["precision"]
+        del d["monitor_adv"]  # monitoring never changes the weights
         blob = json.dumps({"v": CACHE_VERSION, **d}, sort_keys=True, default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -258,17 +257,61 @@ def train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y:
     return loss.item()
 
 
-def scheduled_lr(config: TrainConfig, lr: float, step: int, total_steps: int) -> float:
-    """The learning rate after ``step`` of ``total_steps`` steps (``lr``: the current one).
+def schedule(config: TrainConfig, step: int, epoch: int, total_steps: int) -> tuple[float, float]:
+    """(learning rate, momentum) of a step taken after ``step`` steps, in epoch ``epoch`` (from 1).
 
-    ``recipe``: SGD's rate divided by ``lr_decay`` each step, floored at ``lr_min`` (Adam's
-    stays put); ``linear``: ``config.lr`` annealed linearly to 0 at the last step.
+    Rate: ``recipe``, SGD's rate divided by ``lr_decay`` each step, floored at ``lr_min``
+    (pylearn2's ExponentialDecay; Adam's stays put); ``linear``, ``config.lr`` annealed to 0
+    at ``total_steps``. Momentum: from ``momentum[0]`` in epoch 1 to ``momentum[1]`` in epoch
+    ``momentum[2]``, linearly (pylearn2's MomentumAdjustor).
     """
+    m0, m1, saturate = config.momentum
+    momentum = m0 + (m1 - m0) * min(1.0, (epoch - 1) / max(1, saturate - 1))
     if config.lr_schedule == "linear":
-        return config.lr * max(0.0, 1 - step / total_steps)
+        return config.lr * max(0.0, 1 - step / total_steps), momentum
     if config.optimizer == "sgd" and config.lr_decay != 1:
-        return max(config.lr_min, lr / config.lr_decay)
-    return lr
+        return max(config.lr_min, config.lr / config.lr_decay ** step), momentum
+    return config.lr, momentum
+
+
+@dataclass
+class Start:
+    """Where a continuation starts (the recipe's ``mnist_pi_continued.yaml``): the first run's
+    best weights, the rate and momentum it had reached at its best epoch, a zero velocity."""
+
+    state: dict
+    lr: float
+    momentum: float
+
+
+def continuation_start(config: TrainConfig, history: list, best_epoch: int) -> tuple[float, float]:
+    """(rate, momentum) of the best epoch: the rate after its last step, the momentum it used."""
+    row = history[best_epoch - 1]
+    return schedule(config, row["steps"], best_epoch, row["total_steps"])[0], row["momentum"]
+
+
+def match_reached(objective: float, target: float) -> bool:
+    """pylearn2's MatchChannel: stop once the monitored objective is no longer above the target."""
+    return not objective > target
+
+
+def dropout_objective(model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: TrainConfig,
+                      generator: Optional[torch.Generator] = None, batch_size: int = 1000) -> float:
+    """``config``'s training objective (adversarial for ``fgsm``) on (x, y) in training mode,
+    dropout on, no step: the ``objective`` channel pylearn2 monitors. Restores the model's mode."""
+    was_training = model.training
+    model.train()
+    total = 0.0
+    try:
+        for i in range(0, len(x), batch_size):
+            xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+            with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+                loss = adversarial_loss(model, xb, yb, config.objective, config.alpha, config.eps, config.clip,
+                                        generator)
+            total += loss.item() * len(xb)
+    finally:
+        model.train(was_training)
+    return total / len(x)
 
 
 @torch.inference_mode()
@@ -286,14 +329,23 @@ def _adv_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, c
 
 
 def _fit(config: TrainConfig, train: tuple, valid: Optional[tuple], epochs: int, device: torch.device,
-         desc: str, progress: bool) -> tuple[nn.Module, list, int]:
-    """Train a fresh model for up to ``epochs``; returns (best model, history, best epoch)."""
+         desc: str, progress: bool, start: Optional[Start] = None,
+         match: Optional[tuple] = None) -> tuple[nn.Module, list, int]:
+    """Train for up to ``epochs``; returns (best model, history, best epoch).
+
+    A fresh net, or with ``start`` the recipe's continuation: those weights, that rate still
+    divided by ``lr_decay`` each step, that momentum held fixed, a new (zero) velocity.
+    ``match = (x, y, target)`` stops once the dropout-mode objective on (x, y) falls to
+    ``target`` (checked after each epoch, as pylearn2 monitors).
+    """
     if config.precision == "bf16" and not native_bf16(device):
         warnings.warn("this CPU has no bfloat16 instructions: bf16 training may be slower than fp32 "
                       "(set the profile's maxout precision to 'fp32' in helpers/profiles.py)", stacklevel=2)
     seed_everything(config.seed)
     model = build_model(config)
-    if isinstance(model, M.RBFNetwork):
+    if start is not None:
+        model.load_state_dict(start.state)
+    elif isinstance(model, M.RBFNetwork):
         model.init_centres(*train)
     model.to(device)
     x, y = (t.to(device) for t in train)
@@ -310,32 +362,32 @@ def _fit(config: TrainConfig, train: tuple, valid: Optional[tuple], epochs: int,
     monitor_adv = config.monitor_adv and valid is not None and config.eps > 0 and config.data != "cifar10"
     history: list = []
     best, best_epoch, best_state = float("inf"), 0, None
-    lr = config.lr
     steps_per_epoch = -(-len(x) // config.batch_size)
     total_steps, step = epochs * steps_per_epoch, 0
     bar = tqdm(range(1, epochs + 1), desc=desc, disable=not progress, leave=False)
     for epoch in bar:
-        m0, m1, sat = config.momentum
-        if config.optimizer == "sgd":
-            mom = m0 + (m1 - m0) * min(1.0, (epoch - 1) / max(1, sat - 1))
-            for gr in opt.param_groups:
-                gr["momentum"] = mom
         model.train()
         perm = torch.randperm(len(x), generator=gen).to(device)
         total, t0, curve = 0.0, time.perf_counter(), []
         for i in range(0, len(x), config.batch_size):
+            if start is None:
+                lr, momentum = schedule(config, step, epoch, total_steps)
+            else:
+                lr, momentum = max(config.lr_min, start.lr / config.lr_decay ** step), start.momentum
+            for gr in opt.param_groups:
+                gr["lr"] = lr
+                if config.optimizer == "sgd":
+                    gr["momentum"] = momentum
             idx = perm[i:i + config.batch_size]
             loss = train_step(model, opt, x[idx], y[idx], config, params, w1, noise_gen)
             step += 1
-            lr = scheduled_lr(config, lr, step, total_steps)
-            for gr in opt.param_groups:
-                gr["lr"] = lr
             total += loss * len(idx)
             curve.append(loss)
         # the loss within the epoch, in blocks of 50 steps: a curve even for one-epoch runs
         blocks = [curve[i:i + 50] for i in range(0, len(curve), 50)]
         row = {"epoch": epoch, "train_loss": total / len(x), "seconds": time.perf_counter() - t0,
-               "loss_curve": [sum(b) / len(b) for b in blocks]}
+               "loss_curve": [sum(b) / len(b) for b in blocks], "steps": step, "total_steps": total_steps,
+               "momentum": momentum}
         if valid is not None:
             row["valid_error"] = _error(model, xv, yv)
             if monitor_adv:
@@ -344,8 +396,15 @@ def _fit(config: TrainConfig, train: tuple, valid: Optional[tuple], epochs: int,
             if score < best:
                 best, best_epoch, best_state = score, epoch, copy.deepcopy(model.state_dict())
             bar.set_postfix(valid=f"{row['valid_error']:.4f}", best=best_epoch)
+        if match is not None:
+            row["match_objective"] = dropout_objective(model, match[0].to(device), match[1].to(device), config,
+                                                       noise_gen)
+            row["target_objective"] = match[2]
+            bar.set_postfix(objective=f"{row['match_objective']:.4f}", target=f"{match[2]:.4f}")
         history.append(row)
         if config.patience is not None and valid is not None and epoch - best_epoch >= config.patience:
+            break
+        if match is not None and match_reached(row["match_objective"], match[2]):
             break
     if best_state is not None:
         model.load_state_dict(best_state)
@@ -366,31 +425,69 @@ def cache_path(config: TrainConfig) -> os.PathLike:
     return paths.CACHE_DIR / "models" / f"{config.model}-{config.key()}.pt"
 
 
-def train_model(config: TrainConfig, cache: bool = True, progress: bool = True,
-                device: Optional[torch.device] = None) -> Trained:
-    """Train ``config`` (or load it from the cache, keyed by its full configuration)."""
-    device = device or default_device()
-    path = cache_path(config)
-    if cache and path.exists():
+def _load_cached(config: TrainConfig, path: Path, device: torch.device) -> Optional[Trained]:
+    """The cached net, or None (with a warning naming the file) if the file does not load."""
+    try:
         blob = torch.load(path, map_location=device, weights_only=True)
         model = build_model(config).to(device)
         model.load_state_dict(blob["state_dict"])
-        model.eval()
-        return Trained(model, blob["history"], config, blob["seconds"], cached=True)
-    t0 = time.perf_counter()
+    except Exception as e:  # truncated, overwritten or foreign: train again rather than stop the report
+        warnings.warn(f"the cached model {paths.shown(path)} does not load ({type(e).__name__}); "
+                      "training it again and replacing the file", stacklevel=3)
+        return None
+    model.eval()
+    return Trained(model, blob["history"], config, blob["seconds"], cached=True)
+
+
+def _retrain(config: TrainConfig, first: Trained, device: torch.device, progress: bool) -> tuple[nn.Module, list]:
+    """The second phase on all 60,000 after ``first``, the early-stopped run on the first 50,000."""
     train, valid, full = datasets(config)
     if config.augment_from is not None:
-        train = _augmented(config, train, progress)
-        full = _augmented(config, full, progress) if config.retrain_full else full
+        full = _augmented(config, full, progress)
+    best_epoch = first.history[-1]["best_epoch"]
     desc = f"{config.model} {config.objective} seed {config.seed}"
-    model, history, best_epoch = _fit(config, train, valid, config.epochs, device, desc, progress)
-    if config.retrain_full:
-        # the paper: pick the epoch count on validation, then retrain on all 60,000
-        model, more, _ = _fit(config, full, None, best_epoch, device, desc + " (retrain on 60k)", progress)
-        history += [{**r, "phase": "retrain"} for r in more]
+    if config.retrain == "restart":  # a fresh net for the chosen number of epochs
+        model, more, _ = _fit(config, full, None, best_epoch, device, desc + " (restart on 60k)", progress)
+        return model, more
+    lr, momentum = continuation_start(config, first.history, best_epoch)
+    state = copy.deepcopy(first.model.state_dict())
+    # the level to match: the objective on the first 50,000, measured on the best weights
+    target = dropout_objective(first.model, *(t.to(device) for t in train), config,
+                               torch.Generator(device=device).manual_seed(config.seed + 2))
+    model, more, _ = _fit(config, full, None, config.epochs, device, desc + " (continue on 60k)", progress,
+                          start=Start(state, lr, momentum), match=(*valid, target))
+    return model, more
+
+
+def train_model(config: TrainConfig, cache: bool = True, progress: bool = True,
+                device: Optional[torch.device] = None) -> Trained:
+    """Train ``config`` (or load it from the cache, keyed by its full configuration).
+
+    With ``retrain`` set, the first phase (early stopping on the first 50,000) is itself a
+    cached net, so a restart and a continuation of the same run share it.
+    """
+    device = device or default_device()
+    path = cache_path(config)
+    if cache and path.exists():
+        loaded = _load_cached(config, path, device)
+        if loaded is not None:
+            return loaded
+    t0 = time.perf_counter()
+    if config.retrain != "none":
+        first = train_model(config.replace(retrain="none"), cache, progress, device)
+        model, more = _retrain(config, first, device, progress)
+        best_epoch = first.history[-1]["best_epoch"]
+        history = [dict(r) for r in first.history] + [{**r, "phase": "retrain"} for r in more]
+        seconds = first.seconds + time.perf_counter() - t0
+    else:
+        train, valid, _ = datasets(config)
+        if config.augment_from is not None:
+            train = _augmented(config, train, progress)
+        desc = f"{config.model} {config.objective} seed {config.seed}"
+        model, history, best_epoch = _fit(config, train, valid, config.epochs, device, desc, progress)
+        seconds = time.perf_counter() - t0
     for r in history:
         r["best_epoch"] = best_epoch
-    seconds = time.perf_counter() - t0
     model.eval()
     if cache:
         tmp = paths.atomic_path(path)

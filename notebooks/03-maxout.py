@@ -58,7 +58,7 @@ EPS = experiments.EPS
 x_test, y_test = data.subset(*data.mnist("test"), P.n_test)
 print(f"test examples: {len(x_test)}; maxout {P.maxout.units} units x {P.maxout.pieces} pieces; "
       f"{P.maxout.epochs} epochs (clean/noise), {P.maxout.adv_epochs} (adversarial); "
-      f"patience {P.maxout.patience}; training split {P.maxout.train_split}; retrain on 60k: {P.maxout.retrain_full}; "
+      f"patience {P.maxout.patience}; training split {P.maxout.train_split}; retrain on 60k: {P.maxout.retrain}; "
       f"seeds {P.maxout.seeds}; "
       f"SGD lr {P.maxout.lr}, momentum {P.maxout.momentum[:2]}, schedule {P.maxout.lr_schedule}, "
       f"training precision {P.maxout.precision}")

@@ -54,6 +54,30 @@ def test_dropout_keeps_the_mean_and_is_off_in_eval():
     x = torch.ones(200_000)
     assert abs(d(x).mean().item() - 1) < 0.01 and set(d(x).unique().tolist()) == {0.0, 2.0}
     assert torch.equal(d.eval()(x), x)
+    unscaled = M.Dropout(0.2, scale=1.0)
+    assert abs(unscaled(x).mean().item() - 0.8) < 0.01 and set(unscaled(x).unique().tolist()) == {0.0, 1.0}
+
+
+def _first_layer_input(net, x):
+    seen = []
+    handle = net.first_layer.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    net(x)
+    handle.remove()
+    return seen[0]
+
+
+def test_maxout_mlp_drops_inputs_without_rescaling_as_the_recipe():
+    """pylearn2's mnist_pi: input kept with p .8, scale 1 (train-mode mean .8 x, eval x);
+    hidden units kept with p .5 and scaled by 2 (the expectation kept)."""
+    net = M.MaxoutMLP(units=8, pieces=2)
+    x = torch.full((400, 784), 0.5)
+    inp = _first_layer_input(net.train(), x)
+    assert abs(inp.mean().item() - 0.8 * 0.5) < 0.005 and set(inp.unique().tolist()) == {0.0, 0.5}
+    assert torch.equal(_first_layer_input(net.eval(), x), x)
+    hidden = [m for m in net.features if isinstance(m, M.Dropout)][1:]
+    assert len(hidden) == 2 and all(d.p == 0.5 and d.scale == 2.0 for d in hidden)
+    inverted = M.MaxoutMLP(units=8, pieces=2, input_scale=None).train()
+    assert abs(_first_layer_input(inverted, x).mean().item() - 0.5) < 0.005
 
 
 def test_googlenet_adapter_takes_digits():

@@ -51,4 +51,4 @@ def test_every_profile_builds_valid_maxout_configs(name):
         cfg = experiments.maxout(P, objective)  # TrainConfig rejects inconsistent settings
         assert cfg.train_split == P.maxout.train_split
     # the paper early-stops on the 50k split and retrains on 60k; default trains on 60k outright
-    assert (P.maxout.train_split, P.maxout.retrain_full) == {"paper": ("train", True)}.get(name, ("train_full", False))
+    assert (P.maxout.train_split, P.maxout.retrain) == {"paper": ("train", "continue")}.get(name, ("train_full", "none"))
