@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from helpers import data, paths
+from helpers import data, paths, population
 from helpers.attacks import perturb
 from helpers.models import GoogLeNetMNIST, MaxoutMLP
 from helpers.training import TrainConfig, build_model, train_step
@@ -71,6 +71,16 @@ def train_step_rate(units: int, objective: str, steps: int, precision: str = "fp
     s = timed(lambda: train_step(model, opt, x, y, config, params), steps)
     per_example = maxout_flops(units) * (3 if objective == "clean" else 7)
     return 100 / s, 100 * per_example / s / 1e9
+
+
+def population_rate(units: int, objective: str, members: int, steps: int, precision: str = "fp32") -> float:
+    """Examples/s of all members together of one ``population`` training step at batch 100."""
+    configs = [TrainConfig(model="maxout", model_args={"units": units}, objective=objective, precision=precision,
+                           seed=k) for k in range(members)]
+    pop = population._Population([population.Job(c, "train", 1) for c in configs], torch.device("cpu"))
+    x, y = torch.rand(members, 100, 784), torch.randint(0, 10, (members, 100))
+    momentum = torch.full((members,), 0.5)
+    return members * 100 / timed(lambda: pop.train_step(x, y, momentum, precision), steps)
 
 
 def reference_fgsm(model, x, y, eps):

@@ -67,10 +67,38 @@ def googlenet(P: SimpleNamespace, seed: int = 0, **overrides) -> TrainConfig:
                        seed=seed, n_valid=getattr(g, "n_valid", None), **overrides)
 
 
+def _say(t: Trained, how: str) -> None:
+    c = t.config
+    print(f"{c.model} {c.objective} seed {c.seed}: {how} ({len(t.history)} epochs, {t.seconds:.0f} s to train)")
+
+
 def train(config: TrainConfig, progress: bool = True) -> Trained:
     """Train (or load from the cache) and say which, with the time it took."""
     t = train_model(config, progress=progress)
-    how = "loaded from cache" if t.cached else "trained"
-    print(f"{config.model} {config.objective} seed {config.seed}: {how} "
-          f"({len(t.history)} epochs, {t.seconds:.0f} s to train)")
+    _say(t, "loaded from cache" if t.cached else "trained")
     return t
+
+
+def train_many(configs: list[TrainConfig], progress: bool = True) -> list[Trained]:
+    """Train (or load) several nets: maxout nets of one architecture and schedule as populations
+    (``population.train_population``: one batched step for all members), the rest one by one.
+    Nets without a second term (clean) and with one (adversarial, noise) train in separate
+    populations, so that the clean members do not pay for a second pass they do not use."""
+    from . import population
+
+    out: dict[int, Trained] = {}
+    groups: dict[tuple, list[int]] = {}
+    for i, c in enumerate(configs):
+        if c.model == "maxout":
+            try:
+                population.check_population([c])
+            except ValueError:
+                continue
+            arch = population.architecture_key(c)
+            groups.setdefault((arch, c.n_train, c.n_valid, c.train_split, c.batch_size, c.precision,
+                               c.objective == "clean"), []).append(i)
+    for members in groups.values():
+        for i, t in zip(members, population.train_population([configs[i] for i in members], progress=progress)):
+            out[i] = t
+            _say(t, "loaded from cache" if t.cached else f"trained in a population of {len(members)}")
+    return [out[i] if i in out else train(c, progress) for i, c in enumerate(configs)]

@@ -425,7 +425,7 @@ def cache_path(config: TrainConfig) -> os.PathLike:
     return paths.CACHE_DIR / "models" / f"{config.model}-{config.key()}.pt"
 
 
-def _load_cached(config: TrainConfig, path: Path, device: torch.device) -> Optional[Trained]:
+def load_cached(config: TrainConfig, path: Path, device: torch.device) -> Optional[Trained]:
     """The cached net, or None (with a warning naming the file) if the file does not load."""
     try:
         blob = torch.load(path, map_location=device, weights_only=True)
@@ -469,7 +469,7 @@ def train_model(config: TrainConfig, cache: bool = True, progress: bool = True,
     device = device or default_device()
     path = cache_path(config)
     if cache and path.exists():
-        loaded = _load_cached(config, path, device)
+        loaded = load_cached(config, path, device)
         if loaded is not None:
             return loaded
     t0 = time.perf_counter()
@@ -489,12 +489,19 @@ def train_model(config: TrainConfig, cache: bool = True, progress: bool = True,
     for r in history:
         r["best_epoch"] = best_epoch
     model.eval()
+    trained = Trained(model, history, config, seconds, cached=False)
     if cache:
-        tmp = paths.atomic_path(path)
-        try:
-            torch.save({"state_dict": model.state_dict(), "history": history, "seconds": seconds,
-                        "config": json.dumps(dataclasses.asdict(config), default=list)}, tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)  # only left behind if saving failed
-    return Trained(model, history, config, seconds, cached=False)
+        save_trained(trained)
+    return trained
+
+
+def save_trained(trained: Trained) -> None:
+    """Write a trained net to its cache file, atomically (a temporary file, then a rename)."""
+    path = cache_path(trained.config)
+    tmp = paths.atomic_path(path)
+    try:
+        torch.save({"state_dict": trained.model.state_dict(), "history": trained.history, "seconds": trained.seconds,
+                    "config": json.dumps(dataclasses.asdict(trained.config), default=list)}, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # only left behind if saving failed

@@ -67,14 +67,16 @@ print(experiments.maxout(P, "fgsm"))
 # %% [markdown]
 # ## Training the baseline and the adversarially trained net
 #
-# Every net is cached on disk under its full configuration: a second run of this notebook,
-# and notebook 04, load them instead of training again.
+# The seeds of each net train together, as one *population* (`helpers.population`): every
+# weight has a leading member dimension and each layer is one batched matmul, while each
+# member keeps its own seed, objective, schedule and early stopping. Every net is cached on
+# disk under its full configuration: a second run of this notebook, and notebook 04, load
+# them instead of training again.
 
 # %%
-nets = {}
-for seed in P.maxout.seeds:
-    nets["baseline", seed] = experiments.train(experiments.maxout(P, "clean", seed))
-    nets["adversarial", seed] = experiments.train(experiments.maxout(P, "fgsm", seed))
+wanted = {(name, seed): experiments.maxout(P, objective, seed)
+          for name, objective in (("baseline", "clean"), ("adversarial", "fgsm")) for seed in P.maxout.seeds}
+nets = dict(zip(wanted, experiments.train_many(list(wanted.values()))))
 
 # %% [markdown]
 # ## Training curves
@@ -85,8 +87,8 @@ for seed in P.maxout.seeds:
 
 # %%
 seed0 = P.maxout.seeds[0]
-monitored = {name: experiments.train(experiments.maxout(P, objective, seed0, train_split="train"))
-             for name, objective in (("baseline", "clean"), ("adversarial", "fgsm"))}
+monitored = dict(zip(("baseline", "adversarial"), experiments.train_many(
+    [experiments.maxout(P, objective, seed0, train_split="train") for objective in ("clean", "fgsm")])))
 curves = pd.DataFrame([{"net": name, "seed": seed0, **row}
                        for name, t in monitored.items() for row in t.history if row.get("phase") != "retrain"])
 long = curves.melt(id_vars=["net", "seed", "epoch"], value_vars=["valid_error", "valid_adv_error"],
@@ -156,9 +158,9 @@ results.table().loc[lambda d: d.index.str.startswith(("s4.maxout", "s6.maxout240
 # Same objective (α = .5), the FGSM term replaced by the noisy copy.
 
 # %%
-for kind in ("sign", "uniform"):
-    for seed in P.maxout.noise_seeds:
-        nets[f"noise ({kind})", seed] = experiments.train(experiments.maxout(P, kind, seed))
+wanted = {(f"noise ({kind})", seed): experiments.maxout(P, kind, seed)
+          for kind in ("sign", "uniform") for seed in P.maxout.noise_seeds}
+nets.update(zip(wanted, experiments.train_many(list(wanted.values()))))
 noise = pd.DataFrame([score(nets[f"noise ({k})", s], f"noise ({k})", s)
                       for k in ("sign", "uniform") for s in P.maxout.noise_seeds])
 for kind in ("sign", "uniform"):
@@ -381,9 +383,10 @@ else:
 
 # %%
 if P.maxout.large_units:
-    big = {s: experiments.train(experiments.maxout(P, "fgsm", s, units=P.maxout.large_units))
-           for s in P.maxout.large_seeds}
-    big_base = experiments.train(experiments.maxout(P, "clean", P.maxout.large_seeds[0], units=P.maxout.large_units))
+    *big, big_base = experiments.train_many(
+        [experiments.maxout(P, "fgsm", s, units=P.maxout.large_units) for s in P.maxout.large_seeds]
+        + [experiments.maxout(P, "clean", P.maxout.large_seeds[0], units=P.maxout.large_units)])
+    big = dict(zip(P.maxout.large_seeds, big))
     results.record("s6.maxout1600_adv_clean_err",
                    [100 * metrics.evaluate(t.model, x_test, y_test)["error"] for t in big.values()])
     results.record("s6.maxout1600_clean_err", 100 * metrics.evaluate(big_base.model, x_test, y_test)["error"])

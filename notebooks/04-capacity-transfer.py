@@ -89,13 +89,10 @@ print(f"{len(x_test)} test digits; maxout seeds {P.maxout.seeds} (noise-trained:
 # Each line says whether the net was loaded from the cache or trained now.
 
 # %%
-nets = {}
-for s in P.maxout.seeds:
-    nets[f"base s{s}"] = experiments.train(experiments.maxout(P, "clean", s)).model
-    nets[f"adv s{s}"] = experiments.train(experiments.maxout(P, "fgsm", s)).model
-for s in P.maxout.noise_seeds:
-    for kind in ("sign", "uniform"):
-        nets[f"{kind} s{s}"] = experiments.train(experiments.maxout(P, kind, s)).model
+wanted = {f"base s{s}": experiments.maxout(P, "clean", s) for s in P.maxout.seeds}
+wanted.update({f"adv s{s}": experiments.maxout(P, "fgsm", s) for s in P.maxout.seeds})
+wanted.update({f"{kind} s{s}": experiments.maxout(P, kind, s) for s in P.maxout.noise_seeds for kind in ("sign", "uniform")})
+nets = {name: t.model for name, t in zip(wanted, experiments.train_many(list(wanted.values())))}
 nets["softmax"] = experiments.train(experiments.softmax(P)).model
 nets["RBF"] = experiments.train(experiments.rbf(P)).model
 BASE, ADV = f"base s{P.maxout.seeds[0]}", f"adv s{P.maxout.seeds[0]}"
@@ -390,7 +387,7 @@ print(f"for comparison, the adversarially trained net {ADV} (notebook 03): FGSM 
 # epochs each (printed) — fewer and shorter than the paper's at the laptop profile.
 
 # %%
-members = [experiments.train(analysis.ensemble_config(P, s)).model for s in range(C.ensemble)]
+members = [t.model for t in experiments.train_many([analysis.ensemble_config(P, s) for s in range(C.ensemble)])]
 ens = analysis.ensemble_attack(members, x_test, y_test, EPS)
 results.record("s9.ensemble_attack_all", 100 * ens["all"], note=f"{C.ensemble} members x {C.ensemble_epochs} epochs")
 results.record("s9.ensemble_attack_one", [100 * v for v in ens["one"]],

@@ -1,0 +1,141 @@
+import pytest
+import torch
+from torch import nn
+
+from helpers import models as M
+from helpers import population as PP
+from helpers.metrics import model_error
+from helpers.data import mnist
+from helpers.training import TrainConfig, adversarial_loss, cache_path, train_model
+
+TINY = dict(model="maxout", model_args={"units": 8, "pieces": 2}, n_train=300, epochs=2, eps=0.25)
+
+
+def _weights(model):
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def _train(configs, **kw):
+    return PP.train_population(configs, progress=False, cache=False, **kw)
+
+
+def test_members_are_independent_of_each_others_seed_and_objective():
+    base = [TrainConfig(**TINY, objective=o, seed=s) for o, s in (("clean", 0), ("fgsm", 1), ("sign", 2))]
+    ref = [_weights(t.model) for t in _train(base)]
+    for changed in (base[1].replace(seed=11), base[1].replace(objective="uniform"), base[1].replace(objective="clean")):
+        out = [_weights(t.model) for t in _train([base[0], changed, base[2]])]
+        assert torch.equal(out[0], ref[0]) and torch.equal(out[2], ref[2])
+        assert not torch.equal(out[1], ref[1])  # the changed member did change
+
+
+class _FixedMasks(nn.Module):
+    """Dropout replaced by given masks, taken in the order the forward passes use them."""
+
+    def __init__(self, queue: list):
+        super().__init__()
+        self.queue = queue
+
+    def forward(self, x):
+        return x * self.queue.pop(0)
+
+
+@pytest.mark.parametrize("objective", ["clean", "fgsm", "sign", "uniform"])
+def test_population_gradients_equal_the_one_net_gradients(objective):
+    configs = [TrainConfig(**TINY, objective=objective, seed=s, clip=bool(s % 2)) for s in range(3)]
+    pop = PP._Population([PP.Job(c, "train", 1) for c in configs], torch.device("cpu"))
+    with torch.no_grad():  # weights away from the init, so that every piece and unit matters
+        for p in pop.params:
+            p.normal_(0, 0.1)
+    K, B = 3, 16
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(K, B, 784, generator=g), torch.randint(0, 10, (K, B), generator=g)
+    masks = pop.masks(B)
+    others = pop.masks(B, second=True) if pop.second else []
+    noise = None
+    if objective in ("sign", "uniform"):
+        noise = torch.stack([(torch.randint(0, 2, (B, 784), generator=torch.Generator().manual_seed(k)).float() * 2 - 1)
+                             if objective == "sign" else
+                             torch.rand((B, 784), generator=torch.Generator().manual_seed(k)) * 2 - 1
+                             for k in range(K)])
+    losses = PP.objective(pop.params, x, y, pop.hyper, pop.pieces, masks, others, noise)
+    grads = torch.autograd.grad(losses.sum(), pop.params)
+    for k, c in enumerate(configs):
+        net = M.MaxoutMLP(units=8, pieces=2)
+        net.load_state_dict(PP.member_state(pop.params, k, net))
+        queue = [m[k] for m in masks] + [m[k] for m in others]
+        for i, mod in enumerate(net.features):
+            if isinstance(mod, M.Dropout):
+                net.features[i] = _FixedMasks(queue)
+        net.train()
+        loss = adversarial_loss(net, x[k], y[k], c.objective, c.alpha, c.eps, c.clip,
+                                torch.Generator().manual_seed(k))
+        assert not queue  # every mask was used, in order
+        one = torch.autograd.grad(loss, list(net.parameters()))
+        torch.testing.assert_close(loss, losses[k])
+        for i, ref in enumerate(one):
+            torch.testing.assert_close(grads[i][k], ref, rtol=1e-4, atol=1e-6)
+
+
+def test_early_stopping_per_member_returns_its_best_weights_while_others_go_on(monkeypatch):
+    # scripted validation errors: the first member's best is epoch 2, the second keeps improving
+    script = {3: [0.5, 0.4, 0.45, 0.46, 0.47, 0.48], 4: [0.5, 0.4, 0.3, 0.2, 0.1, 0.05]}
+    epoch = {}
+
+    def evaluate(self, x, y, adversarial, batch=2000):
+        seeds = [self.jobs[i].config.seed for i in self.alive]
+        e = epoch[id(self)] = epoch.get(id(self), 0) + 1
+        return torch.tensor([script[s][e - 1] for s in seeds]), None
+
+    monkeypatch.setattr(PP._Population, "evaluate", evaluate)
+    stopper = TrainConfig(**{**TINY, "epochs": 6}, seed=3, monitor_adv=False)
+    runner = TrainConfig(**{**TINY, "epochs": 6}, seed=4, monitor_adv=False)
+    two_epochs = _train([stopper.replace(epochs=2), runner])[0]
+    stopped, ran = _train([stopper.replace(patience=2), runner])
+    assert stopped.history[-1]["best_epoch"] == 2 and len(stopped.history) == 4  # best + patience
+    assert len(ran.history) == 6 and ran.history[-1]["best_epoch"] == 6
+    assert torch.equal(_weights(stopped.model), _weights(two_epochs.model))  # epoch 2's weights, not epoch 4's
+    assert stopped.history[3]["train_loss"] != stopped.history[1]["train_loss"]  # it did train on after epoch 2
+
+
+def test_max_norm_is_per_member():
+    # the recipe's init gives first-layer rows of norm ~.08: a limit of .05 binds from the first step
+    configs = [TrainConfig(**{**TINY, "model_args": {"units": 8, "pieces": 2, "max_norm": m}}) for m in (0.05, 5.0)]
+    tight, loose = _train(configs)
+    norms = [t.model.first_layer.linear.weight.norm(dim=1) for t in (tight, loose)]
+    assert norms[0].max() <= 0.05 + 1e-6 and norms[1].max() > 0.06
+
+
+def test_a_population_of_one_lands_where_train_model_does_and_shares_its_cache():
+    cfg = TrainConfig(**{**TINY, "n_train": 2000, "epochs": 3, "model_args": {"units": 32, "pieces": 2}})
+    ref = train_model(cfg, cache=False, progress=False)
+    (pop,) = PP.train_population([cfg], progress=False)
+    xv, yv = mnist("valid")
+    assert abs(model_error(pop.model, xv, yv) - model_error(ref.model, xv, yv)) < 0.03
+    assert [r["epoch"] for r in pop.history] == [r["epoch"] for r in ref.history]
+    again = train_model(cfg, progress=False)  # the one-net entry point finds the population's net
+    assert again.cached and torch.equal(_weights(again.model), _weights(pop.model)) and cache_path(cfg).exists()
+
+
+def test_second_phases_restart_and_continue_share_one_first_phase():
+    base = TrainConfig(**{**TINY, "epochs": 3}, patience=1)
+    restart, cont = PP.train_population([base.replace(retrain="restart"), base.replace(retrain="continue")],
+                                        progress=False)
+    first = [r for r in restart.history if "phase" not in r]
+    assert first == [r for r in cont.history if "phase" not in r]
+    best = first[-1]["best_epoch"]
+    assert len([r for r in restart.history if r.get("phase") == "retrain"]) == best
+    more = [r for r in cont.history if r.get("phase") == "retrain"]
+    assert more and all(r["target_objective"] == more[0]["target_objective"] for r in more)
+    assert more[-1]["momentum"] == first[best - 1]["momentum"]  # held at the best epoch's
+
+
+def test_what_a_population_cannot_train_is_rejected_with_the_reason():
+    a = TrainConfig(**TINY)
+    with pytest.raises(ValueError, match="architecture"):
+        PP.check_population([a, a.replace(model_args={"units": 16, "pieces": 2})])
+    with pytest.raises(ValueError, match="batch_size"):
+        PP.check_population([a, a.replace(batch_size=50)])
+    with pytest.raises(ValueError, match="train_model"):
+        PP.check_population([TrainConfig(model="softmax")])
+    with pytest.raises(ValueError, match="at least one"):
+        PP.check_population([])
