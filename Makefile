@@ -9,7 +9,10 @@ EXEC_DIR := build/notebooks/$(PROFILE)
 # GNU time, where there is one, records each notebook's peak memory (the kernel's resident set)
 GNU_TIME := $(shell /usr/bin/time -f %M -o /dev/null true >/dev/null 2>&1 && echo /usr/bin/time -f %M -o)
 
-.PHONY: help setup data sync report test html bench clean
+GROUP ?=
+BUDGET ?=
+
+.PHONY: help setup data sync report test html bench paper gpu-pack gpu-unpack clean
 
 help:
 	@echo "make report [PROFILE=smoke|default|paper]  set up, fetch MNIST, run every notebook"
@@ -17,6 +20,8 @@ help:
 	@echo "make sync                                  pair notebooks/*.py with their .ipynb (jupytext)"
 	@echo "make html                                  render the executed notebooks to build/html"
 	@echo "make bench                                 training/attack throughput against the machine's matmul rate"
+	@echo "make paper [GROUP=adv240] [BUDGET=seconds]   the paper's protocol, group by group, into results/paper"
+	@echo "make gpu-pack / gpu-unpack TAR=...          carry MNIST to a GPU machine / unpack what came back"
 
 # The venv is made once; a second run installs nothing (the stamp is newer than its inputs).
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -53,6 +58,22 @@ html: setup
 
 bench: data
 	$(BIN)/python bench/run.py
+
+paper: data
+	$(BIN)/python scripts/paper.py $(if $(GROUP),--group $(GROUP)) $(if $(BUDGET),--budget $(BUDGET))
+
+# MNIST's raw files, gzipped (11 MB), for scripts/gpu_paper.sh on a machine with no network
+gpu-pack: data
+	@mkdir -p .carry/mnist
+	for f in data/MNIST/raw/*-ubyte; do gzip -9 -c $$f > .carry/mnist/$$(basename $$f).gz; done
+
+# what scripts/gpu_paper.sh brought back: results into results/paper, weights into the model cache
+gpu-unpack:
+	@test -f "$(TAR)" || { echo "TAR=path/to/paper-results.tar.gz is required"; exit 2; }
+	@rm -rf build/gpu/unpacked; mkdir -p build/gpu/unpacked results/paper .cache/models
+	tar -xzf "$(TAR)" -C build/gpu/unpacked
+	cp build/gpu/unpacked/*.json results/paper/
+	if [ -d build/gpu/unpacked/weights ]; then cp build/gpu/unpacked/weights/*.pt .cache/models/; fi
 
 clean:
 	rm -rf build

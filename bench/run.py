@@ -20,14 +20,15 @@ import json
 import resource
 import time
 from pathlib import Path
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 
-from helpers import data, paths, population
+from helpers import data, paths, population, protocol
 from helpers.attacks import perturb
 from helpers.models import GoogLeNetMNIST, MaxoutMLP
-from helpers.training import TrainConfig, build_model, train_step
+from helpers.training import TrainConfig, build_model, matmul_precision, train_step
 
 OUT = Path(__file__).with_name("results.json")
 
@@ -73,14 +74,55 @@ def train_step_rate(units: int, objective: str, steps: int, precision: str = "fp
     return 100 / s, 100 * per_example / s / 1e9
 
 
-def population_rate(units: int, objective: str, members: int, steps: int, precision: str = "fp32") -> float:
+def population_rate(units: int, objective: str, members: int, steps: int, precision: str = "fp32",
+                    device: torch.device = torch.device("cpu")) -> float:
     """Examples/s of all members together of one ``population`` training step at batch 100."""
     configs = [TrainConfig(model="maxout", model_args={"units": units}, objective=objective, precision=precision,
                            seed=k) for k in range(members)]
-    pop = population._Population([population.Job(c, "train", 1) for c in configs], torch.device("cpu"))
-    x, y = torch.rand(members, 100, 784), torch.randint(0, 10, (members, 100))
-    momentum = torch.full((members,), 0.5)
-    return members * 100 / timed(lambda: pop.train_step(x, y, momentum, precision), steps)
+    pop = population._Population([population.Job(c, "train", 1) for c in configs], device)
+    x, y = torch.rand(members, 100, 784, device=device), torch.randint(0, 10, (members, 100), device=device)
+    momentum = torch.full((members,), 0.5, device=device)
+
+    def step():
+        pop.train_step(x, y, momentum, precision)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    with matmul_precision(precision):
+        return members * 100 / timed(step, steps)
+
+
+def population_rows(device: torch.device, ceilings: dict[str, float], steps: int,
+                    sizes: Optional[list[tuple[int, int]]] = None) -> list[dict]:
+    """The population trainer against the one-net loop (``sizes``: (units, members); by default
+    on a CPU 240 x 5 and 1600 x 2, on a GPU 1600 x 6 and 240 x 26 members, fp32 / tf32 / bf16;
+    the step runs eagerly, without CUDA graphs)."""
+    if device.type == "cuda":
+        sizes = sizes or [(1600, 6), (240, 26)]
+        precisions = ("fp32", "tf32", "bf16")
+    else:
+        sizes = sizes or [(240, 5), (1600, 2)]
+        precisions = ("fp32", "bf16")
+    rows = []
+    for units, members in sizes:
+        for precision in precisions:
+            n = steps if units <= 240 else max(3, steps // 6)
+            pop = population_rate(units, "fgsm", members, n, precision, device)
+            single = None
+            if device.type == "cpu":
+                single, _ = train_step_rate(units, "fgsm", n, precision)
+            gflops = pop * maxout_flops(units) * 7 / 1e9
+            ceiling = ceilings.get("bf16" if precision == "bf16" else "fp32")
+            row = {"device": protocol.device_name(device),
+                   "units": units, "objective": "fgsm", "precision": precision, "members": members,
+                   "examples_per_s": round(pop), "step_ms": round(1000 * members * 100 / pop, 2),
+                   "fraction_of_matmul": round(gflops / ceiling, 3) if ceiling else None,
+                   "speedup_vs_single": round(pop / single, 2) if single else None}
+            rows.append(row)
+            print(f"population {units:>4} x {members:>2} fgsm {precision}: {pop:8.0f} ex/s, {row['step_ms']} ms a step"
+                  + (f", {100 * gflops / ceiling:.0f}% of {precision} matmul" if ceiling else "")
+                  + (f", {pop / single:.2f}x the one-net loop" if single else ""), flush=True)
+    return rows
 
 
 def reference_fgsm(model, x, y, eps):
@@ -151,7 +193,20 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=30, help="timed training steps per round")
     ap.add_argument("--large", type=int, default=1600, help="the large maxout width (0 to skip)")
     ap.add_argument("--compile", action="store_true", help="also time GoogLeNet under torch.compile (slow)")
+    ap.add_argument("--population-only", action="store_true", help="only the population rows (the GPU script)")
+    ap.add_argument("--device", default="cpu", help="device for the population rows")
+    ap.add_argument("--out", type=Path, default=OUT, help="where the JSON goes")
+    ap.add_argument("--sizes", help="population sizes as UNITSxMEMBERS,... (default: by device)")
     args = ap.parse_args()
+    device = torch.device(args.device)
+    sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")] if args.sizes else None
+    if args.population_only:
+        ceilings = ({"fp32": matmul_gflops(), "bf16": matmul_gflops(dtype=torch.bfloat16)} if device.type == "cpu"
+                    else {})
+        blob = {"population": population_rows(device, ceilings, args.steps, sizes), "torch": torch.__version__}
+        paths.atomic_write_bytes(args.out, (json.dumps(blob, indent=1) + "\n").encode())
+        print(f"wrote {paths.shown(args.out)}")
+        return
 
     ceilings = {"fp32": matmul_gflops(), "bf16": matmul_gflops(dtype=torch.bfloat16)}
     for precision, ceiling in ceilings.items():
@@ -167,6 +222,7 @@ def main() -> None:
                              "fraction_of_matmul": round(gf / ceiling, 3), "epoch_s_50k": round(50_000 / ex, 1)})
                 print(f"maxout {units:>4} x 5 {objective:>5} {precision}: {ex:8.0f} ex/s  {gf:6.1f} GFLOP/s "
                       f"({100 * gf / ceiling:.0f}% of {precision} matmul)  ~{50_000 / ex:.0f} s per 50k epoch")
+    pop_rows = population_rows(device, ceilings, args.steps, sizes)
     fg = fgsm_rates()
     for k, v in fg.items():
         print(f"FGSM on 10k test ({k}): {v:,.0f} examples/s ({v / fg['reference loop']:.2f}x reference)")
@@ -182,11 +238,12 @@ def main() -> None:
         print(f"notebook {k}: {v['seconds']} s{peak} (last make report)")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this benchmark: {peak_mb:.0f} MB")
-    blob = {"matmul_gflops": {k: round(v, 1) for k, v in ceilings.items()}, "training": rows, "fgsm_examples_per_s": fg,
+    blob = {"matmul_gflops": {k: round(v, 1) for k, v in ceilings.items()}, "training": rows, "population": pop_rows,
+            "fgsm_examples_per_s": fg,
             "googlenet_examples_per_s": gnet, "notebooks": times, "peak_memory_mb": round(peak_mb), "threads": torch.get_num_threads(),
             "torch": torch.__version__}
-    paths.atomic_write_bytes(OUT, (json.dumps(blob, indent=1) + "\n").encode())
-    print(f"wrote {OUT}")
+    paths.atomic_write_bytes(args.out, (json.dumps(blob, indent=1) + "\n").encode())
+    print(f"wrote {paths.shown(args.out)}")
 
 
 if __name__ == "__main__":

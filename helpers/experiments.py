@@ -79,7 +79,7 @@ def train(config: TrainConfig, progress: bool = True) -> Trained:
     return t
 
 
-def train_many(configs: list[TrainConfig], progress: bool = True) -> list[Trained]:
+def train_many(configs: list[TrainConfig], progress: bool = True, deadline: Optional[float] = None) -> list[Trained]:
     """Train (or load) several nets: maxout nets of one architecture and schedule as populations
     (``population.train_population``: one batched step for all members), the rest one by one.
     Nets without a second term (clean) and with one (adversarial, noise) train in separate
@@ -98,7 +98,8 @@ def train_many(configs: list[TrainConfig], progress: bool = True) -> list[Traine
             groups.setdefault((arch, c.n_train, c.n_valid, c.train_split, c.batch_size, c.precision,
                                c.objective == "clean"), []).append(i)
     for members in groups.values():
-        for i, t in zip(members, population.train_population([configs[i] for i in members], progress=progress)):
+        for i, t in zip(members, population.train_population([configs[i] for i in members], progress=progress,
+                                                                  deadline=deadline)):
             out[i] = t
             _say(t, "loaded from cache" if t.cached else f"trained in a population of {len(members)}")
     return [out[i] if i in out else train(c, progress) for i, c in enumerate(configs)]

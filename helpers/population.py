@@ -33,9 +33,13 @@ from tqdm.auto import tqdm
 from . import data as D
 from . import models as M
 from .training import (Start, TrainConfig, Trained, build_model, cache_path, continuation_start, default_device,
-                       load_cached, match_reached, save_trained, schedule, seed_everything)
+                       load_cached, match_reached, matmul_precision, save_trained, schedule, seed_everything)
 
 KINDS = {"clean": 0, "fgsm": 1, "sign": 2, "uniform": 3}
+
+
+class OutOfTime(RuntimeError):
+    """A population passed its deadline (``time.monotonic()``) and was abandoned."""
 # model_args that may differ between members (they do not change the shapes of the step)
 PER_MEMBER_ARGS = ("max_norm", "init_range")
 
@@ -366,10 +370,17 @@ class _Population:
         self._host_flags()
 
 
-def run_phase(jobs: list[Job], device: torch.device, progress: bool = True,
-              desc: str = "population") -> list[tuple[dict, list, int, float]]:
+def run_phase(jobs: list[Job], device: torch.device, progress: bool = True, desc: str = "population",
+              deadline: Optional[float] = None) -> list[tuple[dict, list, int, float]]:
     """Train ``jobs`` (one split, one architecture) in lockstep; for each: (state dict of its
-    best or last weights, history rows as ``train_model`` writes them, best epoch, seconds)."""
+    best or last weights, history rows as ``train_model`` writes them, best epoch, seconds).
+    Raises ``OutOfTime`` at the end of an epoch past ``deadline``."""
+    with matmul_precision(jobs[0].config.precision):
+        return _run_phase(jobs, device, progress, desc, deadline)
+
+
+def _run_phase(jobs: list[Job], device: torch.device, progress: bool, desc: str,
+               deadline: Optional[float]) -> list[tuple[dict, list, int, float]]:
     pop = _Population(jobs, device)
     c0 = jobs[0].config
     validate = pop.split == "train"
@@ -442,6 +453,8 @@ def run_phase(jobs: list[Job], device: torch.device, progress: bool = True,
         bar.set_postfix(training=len(keep))
         if not keep:
             break
+        if deadline is not None and time.monotonic() > deadline:
+            raise OutOfTime(f"{len(keep)} of {K} nets still training after epoch {epoch}")
         if len(keep) < len(pop.alive):
             pop.keep(keep)
     return results
@@ -461,12 +474,13 @@ def _trained(config: TrainConfig, state: dict, history: list, seconds: float, de
 
 
 def train_population(configs: list[TrainConfig], progress: bool = True, cache: bool = True,
-                     device: Optional[torch.device] = None) -> list[Trained]:
+                     device: Optional[torch.device] = None, deadline: Optional[float] = None) -> list[Trained]:
     """Train ``configs`` (maxout nets of one architecture on MNIST) together; the result for
     each is what ``train_model(config)`` returns, loaded from or saved to the same cache file.
 
     Members that share a first phase (a restart and a continuation of the same run) train it
-    once. Groups with different training splits run one after the other.
+    once. Groups with different training splits run one after the other. Past ``deadline``
+    (``time.monotonic()``) it raises ``OutOfTime``; what finished before is in the cache.
     """
     check_population(configs)
     device = device or default_device()
@@ -493,7 +507,7 @@ def train_population(configs: list[TrainConfig], progress: bool = True, cache: b
         if not group:
             continue
         desc = f"{len(group)} maxout nets ({split})"
-        for c, (state, history, best, secs) in zip(group, run_phase(_phase_one_jobs(group), device, progress, desc)):
+        for c, (state, history, best, secs) in zip(group, run_phase(_phase_one_jobs(group), device, progress, desc, deadline)):
             for r in history:
                 r["best_epoch"] = best
             t = _trained(c, state, history, secs, device)
@@ -520,7 +534,7 @@ def train_population(configs: list[TrainConfig], progress: bool = True, cache: b
         where.append(i)
     if jobs:
         for i, (state, history, _, secs) in zip(where, run_phase(jobs, device, progress,
-                                                                   f"{len(jobs)} maxout nets (60k)")):
+                                                                   f"{len(jobs)} maxout nets (60k)", deadline)):
             first = firsts[configs[i].replace(retrain="none").key()]
             best = first.history[-1]["best_epoch"]
             full = [dict(r) for r in first.history] + [{**r, "phase": "retrain"} for r in history]

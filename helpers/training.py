@@ -16,6 +16,7 @@ to the training set (the seed report's "second approach").
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import hashlib
@@ -49,6 +50,9 @@ MODELS = {
 }
 OBJECTIVES = ("clean", "fgsm", "sign", "uniform", "worst_case_linear")
 RETRAIN_MODES = ("none", "restart", "continue")
+# fp32; tf32: fp32 weights and data, matmuls on a GPU's TF32 tensor cores (on a CPU the same as
+# fp32); bf16: matmuls in bfloat16 from fp32 weights
+PRECISIONS = ("fp32", "tf32", "bf16")
 DATASETS = ("mnist", "mnist3v7", "cifar10")
 
 
@@ -84,7 +88,7 @@ class TrainConfig:
     # mnist_pi_continued.yaml: from the best net, until the objective on the last 10,000 falls
     # to the level the first 50,000 had at the best epoch)
     retrain: str = "none"
-    precision: str = "fp32"  # "bf16": training steps under bfloat16 autocast (weights and evaluation stay fp32)
+    precision: str = "fp32"  # PRECISIONS; "bf16": training steps in bfloat16 (weights and evaluation stay fp32)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -107,8 +111,8 @@ class TrainConfig:
             raise ValueError("stop_on='adversarial' needs monitor_adv=True")
         if self.lr_schedule not in ("recipe", "linear"):
             raise ValueError(f"lr_schedule must be 'recipe' or 'linear', not {self.lr_schedule!r}")
-        if self.precision not in ("fp32", "bf16"):
-            raise ValueError(f"precision must be 'fp32' or 'bf16', not {self.precision!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, not {self.precision!r}")
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', not {self.optimizer!r}")
         if not 0 <= self.alpha <= 1:
@@ -341,6 +345,24 @@ def _fit(config: TrainConfig, train: tuple, valid: Optional[tuple], epochs: int,
     if config.precision == "bf16" and not native_bf16(device):
         warnings.warn("this CPU has no bfloat16 instructions: bf16 training may be slower than fp32 "
                       "(set the profile's maxout precision to 'fp32' in helpers/profiles.py)", stacklevel=2)
+    with matmul_precision(config.precision):
+        return _fit_steps(config, train, valid, epochs, device, desc, progress, start, match)
+
+
+@contextlib.contextmanager
+def matmul_precision(precision: str):
+    """TF32 matmuls (``torch.set_float32_matmul_precision("high")``) while training a ``tf32``
+    config; the previous setting is restored."""
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("high" if precision == "tf32" else before)
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(before)
+
+
+def _fit_steps(config: TrainConfig, train: tuple, valid: Optional[tuple], epochs: int, device: torch.device,
+               desc: str, progress: bool, start: Optional[Start], match: Optional[tuple]) -> tuple[nn.Module, list, int]:
     seed_everything(config.seed)
     model = build_model(config)
     if start is not None:

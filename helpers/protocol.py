@@ -1,0 +1,243 @@
+"""The paper's protocol as groups of nets, each trained as populations and scored on its own.
+
+``make paper`` (``scripts/paper.py``) runs the groups in ``GROUPS``' order, the priority: the
+240-unit baseline and adversarial nets (section 6's headline claims, five seeds), the
+1600-unit nets, the noise controls, the twelve-net ensemble, the capacity sweep. Each finished
+group writes ``<out>/<group>.json`` at once (claims in the results schema, every net's scores,
+validation curves, device, precision, wall time) and a figure of its curves; a rerun skips
+the groups whose file says they are complete. ``budget`` stops cleanly before a group whose
+estimate does not fit, and a group that runs past the deadline is abandoned (its finished
+nets stay in the model cache) rather than cut the others off. Any group can run alone, so
+that several machines can share them with no scheduler of ours.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Callable, Optional
+
+import torch
+
+from . import analysis, data, experiments, metrics, paths, population
+from .results import Results
+from .training import TrainConfig, Trained, default_device
+
+EPS = experiments.EPS
+
+
+@dataclass
+class Group:
+    """Nets to train together and the claims they decide."""
+
+    description: str
+    configs: Callable[[SimpleNamespace], dict[str, TrainConfig]]  # name -> config
+    claims: Callable[[dict[str, Trained], dict[str, dict], Results], None]  # (nets, scores, results)
+
+
+def _maxouts(objective: str, seeds_attr: str = "seeds", units: Optional[int] = None, label: str = ""):
+    def build(P: SimpleNamespace) -> dict[str, TrainConfig]:
+        return {f"{label or objective} s{s}": experiments.maxout(P, objective, s, units=units)
+                for s in getattr(P.maxout, seeds_attr)}
+    return build
+
+
+def _seeds(scores: dict[str, dict], prefix: str, key: str) -> list[float]:
+    return [s[key] for name, s in scores.items() if name.startswith(prefix)]
+
+
+def _unclipped_note(scores: dict[str, dict], prefix: str, key: str) -> str:
+    values = _seeds(scores, prefix, key)
+    return f"unclipped (as printed): {sum(values) / len(values):.2f}" if values else ""
+
+
+def _section6(prefix: str, clean_id: str, err_id: str, conf_id: str) -> Callable:
+    def claims(nets: dict, scores: dict, R: Results) -> None:
+        R.record(clean_id, _seeds(scores, prefix, "clean_err"))
+        R.record(err_id, _seeds(scores, prefix, "adv_err"), note=_unclipped_note(scores, prefix, "adv_err_unclipped"))
+        R.record(conf_id, _seeds(scores, prefix, "adv_conf"), note=_unclipped_note(scores, prefix, "adv_conf_unclipped"))
+    return claims
+
+
+def _noise_claims(nets: dict, scores: dict, R: Results) -> None:
+    for kind in ("sign", "uniform"):
+        R.record(f"s6.noise_{kind}_adv_err", _seeds(scores, kind, "adv_err"),
+                 note=_unclipped_note(scores, kind, "adv_err_unclipped"))
+        R.record(f"s6.noise_{kind}_adv_conf", _seeds(scores, kind, "adv_conf"),
+                 note=_unclipped_note(scores, kind, "adv_conf_unclipped"))
+
+
+def _large(P: SimpleNamespace) -> dict[str, TrainConfig]:
+    units = P.maxout.large_units
+    if not units or not P.maxout.large_seeds:
+        return {}
+    out = {f"adversarial {units} s{s}": experiments.maxout(P, "fgsm", s, units=units) for s in P.maxout.large_seeds}
+    out[f"baseline {units} s{P.maxout.large_seeds[0]}"] = experiments.maxout(P, "clean", P.maxout.large_seeds[0],
+                                                                            units=units)
+    return out
+
+
+def _large_claims(nets: dict, scores: dict, R: Results) -> None:
+    R.record("s6.maxout1600_adv_clean_err", _seeds(scores, "adversarial", "clean_err"))
+    R.record("s6.maxout1600_clean_err", _seeds(scores, "baseline", "clean_err"))
+
+
+def _ensemble(P: SimpleNamespace) -> dict[str, TrainConfig]:
+    return {f"member s{s}": analysis.ensemble_config(P, s) for s in range(P.capacity.ensemble)}
+
+
+def _ensemble_claims(nets: dict, scores: dict, R: Results) -> None:
+    x, y = data.mnist("test")
+    ens = analysis.ensemble_attack([t.model for t in nets.values()], x, y, EPS)
+    R.record("s9.ensemble_attack_all", 100 * ens["all"], note=f"{len(nets)} members")
+    R.record("s9.ensemble_attack_one", [100 * v for v in ens["one"]], note=f"{len(nets)} members")
+
+
+def _capacity(P: SimpleNamespace) -> dict[str, TrainConfig]:
+    return {f"{u} units x {d} layers": analysis.capacity_config(P, u, d)
+            for u in P.capacity.units for d in P.capacity.depths}
+
+
+GROUPS: dict[str, Group] = {
+    "base240": Group("240-unit baseline, every seed", _maxouts("clean", label="baseline"),
+                     _section6("baseline", "s6.maxout240_clean_err", "s4.maxout_adv_err", "s4.maxout_adv_conf")),
+    "adv240": Group("240-unit adversarially trained net, every seed", _maxouts("fgsm", label="adversarial"),
+                    _section6("adversarial", "s6.maxout240_adv_clean_err", "s6.advtrained_adv_err",
+                              "s6.advtrained_adv_conf")),
+    "large": Group("1600-unit adversarial nets and one baseline", _large, _large_claims),
+    "noise240": Group("240-unit nets trained on random-sign and uniform noise",
+                      lambda P: {**_maxouts("sign", "noise_seeds")(P), **_maxouts("uniform", "noise_seeds")(P)},
+                      _noise_claims),
+    "ensemble": Group("the ensemble of section 9", _ensemble, _ensemble_claims),
+    "capacity": Group("the capacity sweep (widths x depths)", _capacity, lambda nets, scores, R: None),
+}
+HISTORY_KEYS = ("epoch", "phase", "valid_error", "valid_adv_error", "train_loss", "match_objective",
+                "target_objective")
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()} ({torch.get_num_threads()} threads)"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def estimate_seconds(configs: list[TrainConfig], device: torch.device, probe_steps: int = 3) -> float:
+    """A rough time for a group: a few timed steps of each population, times the steps the
+    protocol is expected to take (the recipe's run: ~350 epochs to stop, ~250 more on 60,000)."""
+    total = 0.0
+    groups: dict[str, list[TrainConfig]] = {}
+    for c in configs:
+        groups.setdefault(population.architecture_key(c) + str(c.objective == "clean"), []).append(c)
+    for members in groups.values():
+        pop = population._Population([population.Job(c, "train", 1) for c in members], device)
+        K, B = len(members), members[0].batch_size
+        x, y = torch.rand(K, B, 784, device=device), torch.randint(0, 10, (K, B), device=device)
+        momentum = torch.full((K,), 0.5, device=device)
+        pop.train_step(x, y, momentum, members[0].precision)  # warm-up
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        t = time.perf_counter()
+        for _ in range(probe_steps):
+            pop.train_step(x, y, momentum, members[0].precision)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        step = (time.perf_counter() - t) / probe_steps
+        c = members[0]
+        epochs = min(max(m.epochs for m in members), 350 if c.patience else max(m.epochs for m in members))
+        if c.retrain != "none":
+            epochs += 250
+        n = c.n_train or 50_000
+        total += step * epochs * -(-n // B)
+    return total
+
+
+def run_group(name: str, P: SimpleNamespace, out_dir: Path, device: torch.device, progress: bool = True,
+              deadline: Optional[float] = None) -> dict:
+    """Train (or load) one group's nets, score them on the test set and write its file."""
+    group = GROUPS[name]
+    t0 = time.perf_counter()
+    configs = group.configs(P)
+    trained = dict(zip(configs, experiments.train_many(list(configs.values()), progress=progress,
+                                                        deadline=deadline)))
+    x, y = data.mnist("test")
+    scores = {n: metrics.robustness(t.model, x, y, EPS, unclipped=True) for n, t in trained.items()}
+    R = Results(name, P.name, out_dir)
+    group.claims(trained, scores, R)
+    precision = sorted({c.precision for c in configs.values()})
+    blob = {"group": name, "description": group.description, "profile": P.name, "complete": True,
+            "device": device_name(device), "precision": precision, "seconds": time.perf_counter() - t0,
+            "torch": torch.__version__, "written": time.strftime("%Y-%m-%d %H:%M"), "claims": R.claims,
+            "nets": {n: {"scores": scores[n], "train_seconds": t.seconds, "cached": t.cached,
+                         "best_epoch": t.history[-1].get("best_epoch"), "retrain": t.config.retrain,
+                         "history": [{k: r[k] for k in HISTORY_KEYS if k in r} for r in t.history]}
+                     for n, t in trained.items()}}
+    paths.atomic_write_bytes(out_dir / f"{name}.json", (json.dumps(blob, indent=1) + "\n").encode())
+    return blob
+
+
+def is_complete(out_dir: Path, name: str, profile: str) -> bool:
+    path = out_dir / f"{name}.json"
+    if not path.exists():
+        return False
+    try:
+        blob = json.loads(path.read_text())
+    except ValueError:
+        return False  # a damaged file: run the group again
+    return bool(blob.get("complete")) and blob.get("profile") == profile
+
+
+def run(profile: str = "paper", groups: Optional[list[str]] = None, budget: Optional[float] = None,
+        out_dir: Optional[Path] = None, device: Optional[torch.device] = None, progress: bool = True,
+        precision: Optional[str] = None, log: Callable[[str], None] = print) -> dict[str, str]:
+    """Run ``groups`` (default: all, in priority order); returns each group's outcome.
+    ``precision`` overrides the profile's maxout training precision (``tf32`` on a GPU)."""
+    from .profiles import get_profile, output_dirs
+
+    unknown = sorted(set(groups or []) - set(GROUPS))
+    if unknown:
+        raise ValueError(f"unknown group(s) {unknown}; choose from {list(GROUPS)}")
+    P = get_profile(profile)
+    if precision is not None:
+        P.maxout.precision = precision
+    device = device or default_device()
+    out_dir = Path(out_dir) if out_dir is not None else output_dirs(P.name)[1]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    deadline = None if budget is None else time.monotonic() + budget
+    outcome: dict[str, str] = {}
+    for name in groups or list(GROUPS):
+        if is_complete(out_dir, name, P.name):
+            outcome[name] = "done before"
+            log(f"[{name}] complete in {paths.shown(out_dir)}: skipped")
+            continue
+        configs = list(GROUPS[name].configs(P).values())
+        if not configs:
+            outcome[name] = "nothing to train at this profile"
+            continue
+        if budget is not None:
+            left = budget - (time.perf_counter() - start)
+            estimate = estimate_seconds(configs, device)
+            if estimate > left:
+                outcome[name] = f"skipped: estimated {estimate:.0f} s, {left:.0f} s left"
+                log(f"[{name}] {outcome[name]}")
+                continue
+        log(f"[{name}] {GROUPS[name].description}: {len(configs)} nets on {device_name(device)}")
+        try:
+            blob = run_group(name, P, out_dir, device, progress, deadline)
+        except population.OutOfTime as e:
+            outcome[name] = f"stopped: {e}"
+            log(f"[{name}] {outcome[name]}")
+            continue
+        outcome[name] = f"done in {blob['seconds']:.0f} s"
+        log(f"[{name}] {outcome[name]}: " + "; ".join(
+            f"{c['id']} {c['value']:.3g}" for c in blob["claims"] if isinstance(c["value"], (int, float))))
+    return outcome

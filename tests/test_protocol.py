@@ -1,0 +1,67 @@
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import time
+
+import pytest
+import torch
+
+from helpers import paths, population, protocol
+
+
+def _run(tmp_path, **kw):
+    lines = []
+    out = protocol.run("smoke", out_dir=tmp_path / "results", device=torch.device("cpu"), progress=False,
+                       log=lines.append, **kw)
+    return out, lines
+
+
+def test_a_group_writes_its_claims_and_a_rerun_skips_it(tmp_path):
+    out, _ = _run(tmp_path, groups=["base240"])
+    assert out["base240"].startswith("done")
+    blob = json.loads((tmp_path / "results" / "base240.json").read_text())
+    assert blob["complete"] and blob["profile"] == "smoke" and blob["precision"] == ["bf16"]
+    ids = {c["id"] for c in blob["claims"]}
+    assert ids == {"s6.maxout240_clean_err", "s4.maxout_adv_err", "s4.maxout_adv_conf"}
+    assert all(0 <= c["value"] <= 100 for c in blob["claims"])
+    assert set(blob["nets"]) == {"baseline s0"} and blob["nets"]["baseline s0"]["history"]
+    again, lines = _run(tmp_path, groups=["base240"])
+    assert again["base240"] == "done before" and "skipped" in lines[0]
+
+
+def test_budget_skips_a_group_that_does_not_fit_and_unknown_groups_are_named(tmp_path):
+    out, _ = _run(tmp_path, groups=["adv240"], budget=1e-6)
+    assert out["adv240"].startswith("skipped: estimated")
+    assert not (tmp_path / "results" / "adv240.json").exists()
+    with pytest.raises(ValueError, match="unknown group.*'adv999'"):
+        _run(tmp_path, groups=["adv999"])
+
+
+def test_a_population_past_its_deadline_stops_with_out_of_time():
+    from helpers.training import TrainConfig
+
+    cfg = TrainConfig(model="maxout", model_args={"units": 8, "pieces": 2}, n_train=200, epochs=3)
+    with pytest.raises(population.OutOfTime, match="still training after epoch 1"):
+        population.train_population([cfg], progress=False, cache=False, deadline=time.monotonic() - 1)
+
+
+def test_the_gpu_script_dry_runs_on_the_cpu(tmp_path):
+    """scripts/gpu_paper.sh at the smoke profile on the CPU: what comes back is one archive of
+    the groups' results, the population benchmark and the seed-0 weights, and the log."""
+    env = {**os.environ, "OUT": str(tmp_path / "out"), "PROFILE": "smoke", "DEVICE": "cpu", "PRECISION": "fp32",
+           "BENCH_SIZES": "16x2", "BUDGET": "600", "RESULTS": str(tmp_path / "results"),
+           "PYTHON": sys.executable, "REPRO_CACHE": str(tmp_path / "cache")}
+    env.pop("REPRO_PROFILE", None)
+    done = subprocess.run(["bash", str(paths.ROOT / "scripts" / "gpu_paper.sh")], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    back = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert back == ["log.txt", "paper-results.tar.gz"]
+    with tarfile.open(tmp_path / "out" / "paper-results.tar.gz") as tar:
+        names = set(tar.getnames())
+    assert {"./base240.json", "./adv240.json", "./bench-population.json"} <= names
+    assert sum(n.startswith("./weights/") and n.endswith(".pt") for n in names) == 2
+    log = (tmp_path / "out" / "log.txt").read_text()
+    assert "base240: done" in log and "large: nothing to train at this profile" in log
