@@ -259,16 +259,18 @@ class _Population:
         ``second`` pass only the members with a second term draw (the others' masks are unused
         and left at zero), so that no member's draws depend on another's objective.
 
-        Each 64-bit draw gives four 16-bit uniforms (3x faster than ``rand`` on a CPU): a unit is
-        kept when its uniform is at least p (p quantised to 1/65536)."""
+        Each 63-bit draw (``random_`` on int64) gives three 16-bit uniforms, about 2.5x faster than
+        ``rand`` on a CPU: a unit is kept when its uniform is at least p (p quantised to 1/65536)."""
         width = sum(self.widths)
         n = batch * width
-        u = torch.full((len(self.alive), n + (-n) % 4), -2 ** 15, dtype=torch.int16, device=self.device)
+        draws = -(-n // 3)
+        u = torch.full((len(self.alive), draws, 3), -2 ** 15, dtype=torch.int16, device=self.device)
+        bits = torch.empty(draws, dtype=torch.int64, device=self.device)
         for k, g in enumerate(self._gens(self.mask_gen)):
             if not second or self.needs_second[k]:
-                u[k] = torch.randint(-2 ** 63, 2 ** 63 - 1, (u.shape[1] // 4,), dtype=torch.int64, generator=g,
-                                     device=self.device).view(torch.int16)
-        u = u[:, :n].view(len(self.alive), batch, width)
+                # the low three 16-bit words of each draw (the top one lacks its sign bit)
+                u[k] = bits.random_(generator=g).view(torch.int16).view(draws, 4)[:, :3]
+        u = u.view(len(self.alive), -1)[:, :n].view(len(self.alive), batch, width)
         out, at = [], 0
         zero = torch.zeros((), dtype=dtype, device=self.device)
         for n, (p, scale) in zip(self.widths, self.dropout):

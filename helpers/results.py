@@ -1,7 +1,8 @@
 """Our numbers beside the paper's: each notebook records claims and writes one JSON file.
 
 ``results/<notebook>.json`` = ``{"notebook", "profile", "claims": [{"id", "value", "paper",
-"seed_report", "unit", "n_seeds", "std", "status", "note"}]}``. Claim ids and the paper's
+"seed_report", "unit", "n_seeds", "std", "ci95", "status", "note"}]}``
+(``ci95``: half-width of the 95% confidence interval of the mean over seeds). Claim ids and the paper's
 values come from ``paper_claims.csv`` (a copy of the project's claim list).
 """
 from __future__ import annotations
@@ -31,6 +32,19 @@ def _number(text: str):
         return float(text)
     except (TypeError, ValueError):
         return text or None
+
+
+# Student's t, 97.5% quantile, by degrees of freedom (1-30); beyond 30 the normal's 1.96
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def ci95(std: Optional[float], n: int) -> Optional[float]:
+    """Half-width of the 95% confidence interval of a mean of ``n`` values (t-distribution);
+    None for fewer than two values."""
+    if std is None or n < 2:
+        return None
+    return (_T975[n - 2] if n - 1 <= len(_T975) else 1.96) * std / math.sqrt(n)
 
 
 def mean_std(values: Iterable[float]) -> tuple[float, Optional[float], int]:
@@ -66,7 +80,8 @@ class Results:
         row = claims[claim_id]
         entry = {"id": claim_id, "value": value, "paper": _number(row["paper_value"]),
                  "seed_report": _number(row["seed_report_value"]), "unit": row["metric"],
-                 "what": row["what"], "n_seeds": n_seeds, "std": std, "status": status, "note": note}
+                 "what": row["what"], "n_seeds": n_seeds, "std": std, "ci95": ci95(std, n_seeds), "status": status,
+                 "note": note}
         self.claims = [c for c in self.claims if c["id"] != claim_id] + [entry]
         return entry
 
@@ -78,7 +93,7 @@ class Results:
         """The claims as a pandas DataFrame: ours beside the paper's."""
         import pandas as pd
 
-        cols = ["id", "what", "unit", "paper", "seed_report", "value", "std", "n_seeds", "status", "note"]
+        cols = ["id", "what", "unit", "paper", "seed_report", "value", "std", "ci95", "n_seeds", "status", "note"]
         df = pd.DataFrame(self.claims, columns=cols).rename(columns={"value": "ours"})
         return df.set_index("id")
 

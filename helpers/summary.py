@@ -162,6 +162,7 @@ class Row:
     seed_report: str  # as printed ("1.35 (best 1.26)", "~100", "")
     value: Union[Number, str, None] = None
     std: Optional[float] = None
+    ci95: Optional[float] = None
     n_seeds: int = 0
     status: str = "missing"
     note: str = ""
@@ -221,7 +222,7 @@ def _rows(files: dict[str, dict]) -> list[Row]:
                   paper=meta.get("paper_value", _text(c.get("paper"))),
                   seed_report=meta.get("seed_report_value", _text(c.get("seed_report"))))
         if c:
-            row.value, row.std = c.get("value"), c.get("std")
+            row.value, row.std, row.ci95 = c.get("value"), c.get("std"), c.get("ci95")
             row.n_seeds, row.status = int(c.get("n_seeds") or 0), c.get("status") or "measured"
             row.note, row.profile, row.source = c.get("note") or "", blob.get("profile", ""), blob["_path"]
         rows.append(row)
@@ -386,13 +387,14 @@ def _cell(x) -> str:
 
 
 def ours_text(row: Row) -> str:
-    """'1.32 ± 0.08 (n=2)', '89.0 (n=1)', 'no benefit', or '—'."""
+    """'1.32 ± 0.08 (n=2, 95% CI ± 0.72)', '89.0 (n=1)', 'no benefit', or '—' (± the sd over seeds)."""
     if row.value is None or row.status in ("unavailable", "missing", "not run"):
         return "—"
     if _float(row.value) is None:
         return str(row.value)
     spread = f" ± {fmt(row.std)}" if _float(row.std) is not None else ""
-    return f"{fmt(row.value)}{spread} (n={row.n_seeds})"
+    ci = f", 95% CI ± {fmt(row.ci95)}" if _float(row.ci95) is not None else ""
+    return f"{fmt(row.value)}{spread} (n={row.n_seeds}{ci})"
 
 
 def _table(header: list[str], rows: list[list]) -> str:

@@ -43,3 +43,12 @@ def test_unparseable_results_name_the_file(tmp_path):
 def test_claim_list_is_complete():
     claims = paper_claims()
     assert len(claims) >= 50 and claims["fig2.logreg37_clean_err"]["paper_value"] == "1.6"
+
+
+def test_ci95_is_the_t_interval_of_the_mean():
+    from helpers.results import ci95
+
+    assert ci95(None, 1) is None and ci95(1.0, 1) is None
+    assert ci95(2.0, 2) == pytest.approx(12.706 * 2.0 / 2 ** 0.5)
+    assert ci95(1.0, 5) == pytest.approx(2.776 / 5 ** 0.5)
+    assert ci95(1.0, 100) == pytest.approx(1.96 / 10)
