@@ -43,7 +43,7 @@ report: data sync
 	@set -e; for py in $(NOTEBOOKS); do \
 	  nb=$${py%.py}.ipynb; name=$$(basename $$nb); start=$$SECONDS; \
 	  echo "== $$name (profile $(PROFILE))"; \
-	  $(if $(GNU_TIME),$(GNU_TIME) $(EXEC_DIR)/.peak_kb) $(BIN)/papermill $$nb $(EXEC_DIR)/$$name -k python3 --language python -p profile $(PROFILE) --cwd notebooks --no-progress-bar; \
+	  $(if $(GNU_TIME),$(GNU_TIME) $(EXEC_DIR)/.peak_kb) $(BIN)/papermill $$nb $(EXEC_DIR)/$$name -p profile $(PROFILE) --cwd notebooks --no-progress-bar; \
 	  peak=$$(cat $(EXEC_DIR)/.peak_kb 2>/dev/null || true); \
 	  echo -e "$${name%.ipynb}\t$$((SECONDS - start))\t$$peak" >> $(EXEC_DIR)/timings.tsv; \
 	  echo "   $$((SECONDS - start)) s$${peak:+, peak memory $$((peak / 1024)) MB}"; \
