@@ -35,6 +35,18 @@ class DataError(RuntimeError):
     """Data missing, corrupt or not fetchable: the message says what to do."""
 
 
+def plain_reason(e: BaseException) -> str:
+    """Why a download failed, as a reader of the report should read it (not the exception's text)."""
+    import socket
+    import urllib.error
+
+    if isinstance(e, (urllib.error.URLError, socket.gaierror, ConnectionError, TimeoutError, socket.timeout)):
+        return "no network connection"
+    if isinstance(e, (FileNotFoundError, PermissionError)):
+        return "a file could not be read"
+    return "the download failed"
+
+
 class DataUnavailable(DataError):
     """A data set or set of weights that cannot be had on this machine (no internet)."""
 
@@ -197,8 +209,8 @@ def cifar10(split: str, root: Path | None = None, download: bool = True) -> tupl
         ds = CIFAR10(str(root), train=split == "train", download=download)
     except Exception as e:  # noqa: BLE001 - any network or file error means "not here"
         raise DataUnavailable(
-            f"CIFAR-10 is unavailable here ({type(e).__name__}): it needs the internet for "
-            f"torchvision's download, or the extracted 'cifar-10-batches-py' folder in {root}."
+            f"CIFAR-10 is unavailable here ({plain_reason(e)}): it needs the internet for "
+            f"torchvision's download, or the extracted 'cifar-10-batches-py' folder in {paths.shown(root)}."
         ) from e
     x = torch.from_numpy(ds.data).permute(0, 3, 1, 2).float().div_(255.0)
     return x, torch.tensor(ds.targets, dtype=torch.long)
@@ -214,4 +226,4 @@ def standardize(x: torch.Tensor, mean: torch.Tensor | None = None, std: torch.Te
 
 
 if __name__ == "__main__":  # `make data`
-    print(f"MNIST ready in {raw_dir()} (source: {fetch_mnist()})")
+    print(f"MNIST ready in {paths.shown(raw_dir())} (source: {fetch_mnist()})")

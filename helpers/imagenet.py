@@ -30,7 +30,8 @@ import torch
 from torch import nn
 
 from .attacks import input_gradient
-from .data import DataUnavailable
+from . import paths
+from .data import DataUnavailable, plain_reason
 from .metrics import predict_proba
 
 EPS = 0.007  # the paper's ImageNet eps, used here in [0, 1] pixel units
@@ -83,7 +84,7 @@ def load_googlenet(download: bool = True, timeout: float = 30.0) -> Normalized:
     path = weights_path()
     if not path.exists() and not download:
         raise DataUnavailable(
-            f"torchvision's ImageNet GoogLeNet weights are not in torch hub's cache ({path}) and "
+            f"torchvision's ImageNet GoogLeNet weights are not in torch hub's cache ({paths.shown(path)}) and "
             f"downloading was not allowed: copy {path.name} (from {w.url}) there, or allow the download.")
     from torchvision.models import googlenet
 
@@ -95,10 +96,9 @@ def load_googlenet(download: bool = True, timeout: float = 30.0) -> Normalized:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             net = googlenet(weights=w, progress=False)
     except Exception as e:  # noqa: BLE001 - any network or file error means "not here"
-        why = str(e).splitlines()[0] if str(e) else ""
         raise DataUnavailable(
-            f"torchvision's ImageNet GoogLeNet weights are unavailable here ({type(e).__name__}: {why}): "
-            f"they need the internet to download {w.url}, or the file {path.name} in {path.parent}.") from e
+            f"torchvision's ImageNet GoogLeNet weights are unavailable here ({plain_reason(e)}): they need "
+            f"the internet to download {w.url}, or the file {path.name} in {paths.shown(path.parent)}.") from e
     finally:
         socket.setdefaulttimeout(old_timeout)
     return Normalized(net).eval()

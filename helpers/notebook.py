@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from . import plotting, profiles
+from . import paths, plotting, profiles
 from .results import Results
 
 
@@ -17,5 +17,5 @@ def setup(notebook: str, profile: str | None = None, seed: int = 0):
     torch.manual_seed(seed)
     device = "cuda" if torch.cuda.is_available() else f"cpu ({torch.get_num_threads()} threads)"
     print(f"{notebook}: profile '{P.name}' ({P.description}); device {device}; "
-          f"figures -> {fig_root / notebook}")
+          f"figures -> {paths.shown(fig_root / notebook)}")
     return P, Results(notebook, P.name, results_dir)

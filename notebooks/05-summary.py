@@ -33,12 +33,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Image, Markdown, display
 
-from helpers import summary
+from helpers import paths, summary
 from helpers.plotting import save_fig
 
 S = summary.summarize_profile(P.name)
-print(f"results read from {S.results_dir}: {', '.join(sorted(S.files)) or 'none'}")
-print(f"figures read from {S.figures_dir}")
+print(f"results read from {paths.shown(S.results_dir)}: {', '.join(sorted(S.files)) or 'none'}")
+print(f"figures read from {paths.shown(S.figures_dir)}")
 for w in S.warnings:
     print("WARNING:", w)
 
@@ -133,4 +133,4 @@ for p in beyond:
 
 # %%
 md_path = summary.write_results_md(S, summary.results_md_path(P.name))
-print(f"wrote {md_path}")
+print(f"wrote {paths.shown(md_path)}")

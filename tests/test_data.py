@@ -67,3 +67,19 @@ def test_two_class_subset():
 def test_cifar_is_reported_unavailable_offline(tmp_path):
     with pytest.raises(D.DataUnavailable, match="CIFAR-10 is unavailable"):
         D.cifar10("test", root=tmp_path, download=False)
+
+
+def test_paths_and_reasons_are_shown_without_the_machines_folders(monkeypatch, tmp_path):
+    import socket
+    import urllib.error
+    from pathlib import Path
+
+    from helpers import paths
+    from helpers.data import plain_reason
+
+    assert paths.shown(paths.ROOT / "data" / "MNIST") == "data/MNIST"
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: tmp_path))
+    assert paths.shown(tmp_path / ".cache" / "torch") == "~/.cache/torch"
+    assert paths.shown("/elsewhere/file.pt") == "file.pt"
+    assert plain_reason(urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))) == "no network connection"
+    assert plain_reason(RuntimeError("boom")) == "the download failed"
