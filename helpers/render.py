@@ -12,6 +12,7 @@ import html
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Optional
 
@@ -94,6 +95,26 @@ def index_html(pages: list[tuple[str, str, Optional[int]]], profile: str, result
 """
 
 
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"  # what nbconvert's templates load from the CDN
+
+
+def offline_mathjax(out_dir: Path) -> str:
+    """Copy the MathJax that ``jupyter-server-mathjax`` ships into ``out_dir/mathjax`` and return
+    its relative URL, so that equations render with no internet; nbconvert's CDN URL (with a
+    warning) where that package is missing."""
+    try:
+        import jupyter_server_mathjax
+    except ImportError:
+        import warnings
+
+        warnings.warn("jupyter-server-mathjax is not installed: the HTML loads MathJax from a CDN, so its "
+                      "equations stay raw TeX offline (pip install jupyter-server-mathjax)", stacklevel=2)
+        return f"https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/MathJax.js?config={MATHJAX_CONFIG}"
+    static = Path(jupyter_server_mathjax.__file__).parent / "static"
+    shutil.copytree(static, Path(out_dir) / "mathjax", dirs_exist_ok=True)
+    return f"mathjax/MathJax.js?config={MATHJAX_CONFIG}"
+
+
 def render(exec_dir: Path, out_dir: Path, results_md: Optional[Path] = None,
            profile: Optional[str] = None) -> Path:
     """Convert every ``exec_dir/*.ipynb`` to ``out_dir/<name>.html`` and write
@@ -112,7 +133,7 @@ def render(exec_dir: Path, out_dir: Path, results_md: Optional[Path] = None,
 
         results_md = results_md_path(profile)
 
-    exporter = HTMLExporter(template_name="lab")
+    exporter = HTMLExporter(template_name="lab", mathjax_url=offline_mathjax(out_dir))
     timings = read_timings(exec_dir)
     pages = []
     for path in notebooks:

@@ -36,7 +36,7 @@ def test_render_writes_each_notebook_and_an_index_linking_them(exec_dir, tmp_pat
     out = tmp_path / "build" / "html"
     index = render.render(exec_dir, out, results_md=results)
     assert index == out / "index.html"
-    assert sorted(p.name for p in out.iterdir()) == ["01-first.html", "02-second.html", "index.html"]
+    assert sorted(p.name for p in out.iterdir()) == ["01-first.html", "02-second.html", "index.html", "mathjax"]
     assert "output-of-first" in (out / "01-first.html").read_text()
     assert "output-of-second" in (out / "02-second.html").read_text()
 
@@ -77,3 +77,13 @@ def test_cli(exec_dir, tmp_path, capsys):
     render.main([str(exec_dir), str(tmp_path / "html"), "--results-md", str(tmp_path / "nope.md")])
     assert "index.html" in capsys.readouterr().out
     assert (tmp_path / "html" / "02-second.html").is_file()
+
+
+def test_equations_render_offline_from_a_local_mathjax(exec_dir, tmp_path):
+    out = tmp_path / "html"
+    render.render(exec_dir, out)
+    page = (out / "01-first.html").read_text()
+    assert 'src="mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"' in page
+    assert not re.search(r"https?://[^\"']*mathjax", page, re.IGNORECASE)  # no MathJax from a CDN
+    assert (out / "mathjax" / "MathJax.js").is_file()
+    assert (out / "mathjax" / "config" / "TeX-AMS-MML_HTMLorMML-full.js").is_file()
