@@ -15,7 +15,6 @@ Prints one table and writes bench/results.json:
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import resource
 import time
@@ -25,7 +24,9 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from helpers import data, paths, population, protocol
+from helpers import data, paths, population
+from helpers.machine import device_name, matmul_gflops
+from helpers.render import read_timings
 from helpers.attacks import perturb
 from helpers.models import GoogLeNetMNIST, MaxoutMLP
 from helpers.training import TrainConfig, build_model, matmul_precision, train_step
@@ -44,11 +45,6 @@ def timed(fn, repeat: int, warmup: int = 3) -> float:
             fn()
         best = min(best, (time.perf_counter() - t) / repeat)
     return best
-
-
-def matmul_gflops(n: int = 4096, dtype: torch.dtype = torch.float32) -> float:
-    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
-    return 2 * n ** 3 / timed(lambda: a @ b, 5, 1) / 1e9
 
 
 def maxout_flops(units: int, pieces: int = 5, layers: int = 2) -> float:
@@ -113,7 +109,7 @@ def population_rows(device: torch.device, ceilings: dict[str, float], steps: int
                 single, _ = train_step_rate(units, "fgsm", n, precision)
             gflops = pop * maxout_flops(units) * 7 / 1e9
             ceiling = ceilings.get("bf16" if precision == "bf16" else "fp32")
-            row = {"device": protocol.device_name(device),
+            row = {"device": device_name(device),
                    "units": units, "objective": "fgsm", "precision": precision, "members": members,
                    "examples_per_s": round(pop), "step_ms": round(1000 * members * 100 / pop, 2),
                    "fraction_of_matmul": round(gflops / ceiling, 3) if ceiling else None,
@@ -179,13 +175,8 @@ def googlenet_rates(channels_last: bool, compile: bool = False, steps: int = 6) 
 
 def notebook_times(profile: str = "default") -> dict[str, dict]:
     """{notebook: {"seconds", "peak_mb"}} from the last `make report` (peak where GNU time ran)."""
-    path = paths.BUILD_DIR / "notebooks" / profile / "timings.tsv"
-    if not path.exists():
-        return {}
-    with open(path) as f:
-        rows = [row for row in csv.reader(f, delimiter="\t") if len(row) >= 2]
-    return {row[0]: {"seconds": int(row[1]),
-                     "peak_mb": round(int(row[2]) / 1024) if len(row) > 2 and row[2] else None} for row in rows}
+    timings = read_timings(paths.BUILD_DIR / "notebooks" / profile)
+    return {nb: {"seconds": secs, "peak_mb": peak} for nb, (secs, peak) in timings.items()}
 
 
 def main() -> None:

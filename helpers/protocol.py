@@ -13,7 +13,6 @@ that several machines can share them with no scheduler of ours.
 from __future__ import annotations
 
 import json
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Callable, Optional
 import torch
 
 from . import analysis, data, experiments, metrics, paths, population
+from .machine import device_name
 from .results import Results
 from .training import TrainConfig, Trained, default_device
 
@@ -116,18 +116,6 @@ GROUPS: dict[str, Group] = {
 }
 HISTORY_KEYS = ("epoch", "phase", "valid_error", "valid_adv_error", "train_loss", "match_objective",
                 "target_objective")
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()} ({torch.get_num_threads()} threads)"
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def estimate_seconds(configs: list[TrainConfig], device: torch.device, probe_steps: int = 3) -> float:

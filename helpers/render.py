@@ -29,16 +29,17 @@ def notebook_title(nb) -> str:
     return ""
 
 
-def read_timings(exec_dir: Path) -> dict[str, int]:
-    """notebook -> seconds, from the ``timings.tsv`` that ``make report`` appends to
-    (the latest line of a notebook wins)."""
-    out: dict[str, int] = {}
+def read_timings(exec_dir: Path) -> dict[str, tuple[int, Optional[int]]]:
+    """notebook -> (seconds, peak memory in MB or None), from the ``timings.tsv`` that
+    ``make report`` appends to (the latest line of a notebook wins)."""
+    out: dict[str, tuple[int, Optional[int]]] = {}
     f = Path(exec_dir) / "timings.tsv"
     if f.is_file():
         for line in f.read_text().splitlines():
-            name, _, secs = line.partition("\t")
-            if secs.strip().isdigit():
-                out[name.strip()] = int(secs)
+            cols = line.split("\t")
+            if len(cols) >= 2 and cols[1].strip().isdigit():
+                peak = int(cols[2]) // 1024 if len(cols) > 2 and cols[2].strip().isdigit() else None
+                out[cols[0].strip()] = (int(cols[1]), peak)
     return out
 
 
@@ -143,7 +144,7 @@ def render(exec_dir: Path, out_dir: Path, results_md: Optional[Path] = None,
             raise ValueError(f"executed notebook {path} could not be read: {e}") from e
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
         paths.atomic_write_bytes(out_dir / f"{path.stem}.html", body.encode())
-        pages.append((f"{path.stem}.html", notebook_title(nb) or path.stem, timings.get(path.stem)))
+        pages.append((f"{path.stem}.html", notebook_title(nb) or path.stem, timings.get(path.stem, (None,))[0]))
 
     results_html = ""
     if results_md is not None and Path(results_md).is_file():

@@ -134,3 +134,22 @@ for p in beyond:
 # %%
 md_path = summary.write_results_md(S, summary.results_md_path(P.name))
 print(f"wrote {paths.shown(md_path)}")
+
+# %% [markdown]
+# ## The README's generated sections
+#
+# At `default`, the README's headline table and its time and memory are rewritten from this
+# run (the claims above, `make report`'s timings, and this machine's processor and matmul
+# rates, measured now), so that the README cannot drift from the run it describes.
+
+# %%
+if P.name == "default":
+    import torch
+
+    from helpers import machine, readme, render
+
+    timings = render.read_timings(paths.BUILD_DIR / "notebooks" / P.name)
+    gflops = {"fp32": machine.matmul_gflops(), "bf16": machine.matmul_gflops(dtype=torch.bfloat16)}
+    readme.update({"headline": summary.headline_table(S.rows),
+                   "time": readme.time_section(timings, machine.cpu_name(), torch.get_num_threads(), gflops)})
+    print(f"rewrote the headline and time sections of {paths.shown(readme.README)}")

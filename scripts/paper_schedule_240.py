@@ -20,12 +20,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import platform
 import time
 
 import torch
 
 from helpers import data, experiments, metrics, paths, profiles
+from helpers.machine import cpu_name
 from helpers.attacks import pgd_split
 
 OUT_DIR = paths.ROOT / "results" / "paper-schedule-240"
@@ -35,16 +35,6 @@ HISTORY_KEYS = ("epoch", "phase", "valid_error", "valid_adv_error", "train_loss"
 NETS = {"baseline": ("clean", "none"), "baseline, continued": ("clean", "continue"),
         "baseline, restarted": ("clean", "restart"), "adversarial": ("fgsm", "none"),
         "adversarial, continued": ("fgsm", "continue"), "adversarial, restarted": ("fgsm", "restart")}
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -87,3 +87,24 @@ def test_equations_render_offline_from_a_local_mathjax(exec_dir, tmp_path):
     assert not re.search(r"https?://[^\"']*mathjax", page, re.IGNORECASE)  # no MathJax from a CDN
     assert (out / "mathjax" / "MathJax.js").is_file()
     assert (out / "mathjax" / "config" / "TeX-AMS-MML_HTMLorMML-full.js").is_file()
+
+
+def test_readme_sections_are_replaced_between_their_markers_only(tmp_path):
+    from helpers import readme
+
+    f = tmp_path / "README.md"
+    f.write_text("# Title\n\nhand-written\n<!-- begin time (generated) -->\nold\n<!-- end time -->\nafter\n")
+    readme.update({"time": readme.time_section({"01-a": (75, 2048), "02-b": (5, None)}, "Some CPU", 2,
+                                               {"fp32": 200.4})}, f)
+    text = f.read_text()
+    assert text.startswith("# Title\n\nhand-written\n<!-- begin time (generated) -->\n") and text.endswith(
+        "<!-- end time -->\nafter\n")
+    assert "old" not in text and "Some CPU with 2 threads (fp32 matmul 200 GFLOP/s" in text
+    assert "1.3 minutes in all (01 1 min 15 s, 02 5 s)" in text and "more than 2.0 GB" in text
+    with pytest.raises(ValueError, match="no generated section 'headline'"):
+        readme.update({"headline": "x"}, f)
+
+
+def test_timings_keep_the_latest_line_and_the_peak(tmp_path):
+    (tmp_path / "timings.tsv").write_text("01-a\t12\t1024\n01-a\t7\t2048\n02-b\t3\n")
+    assert render.read_timings(tmp_path) == {"01-a": (7, 2), "02-b": (3, None)}

@@ -1,0 +1,40 @@
+"""What machine a number was measured on: the processor or GPU, and its matmul rates."""
+from __future__ import annotations
+
+import platform
+import time
+
+import torch
+
+
+def cpu_name() -> str:
+    """The processor's model name (``/proc/cpuinfo``), else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_name(device: torch.device) -> str:
+    """'NVIDIA H200' or 'Intel(R) Xeon(R) Processor (2 threads)'."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{cpu_name()} ({torch.get_num_threads()} threads)"
+
+
+def matmul_gflops(n: int = 4096, dtype: torch.dtype = torch.float32, repeat: int = 5) -> float:
+    """The CPU's square-matmul rate in GFLOP/s (best of three rounds): the ceiling every
+    training step is measured against."""
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(repeat):
+            a @ b
+        best = min(best, (time.perf_counter() - t) / repeat)
+    return 2 * n ** 3 / best / 1e9
