@@ -548,10 +548,11 @@ def plot_ours_vs_paper(rows: list[Row]):
             if len(inside) < len(mine):  # off the top of the zoom: a triangle on its edge
                 ax.scatter([p[0] for p in mine if p[1] > top], [top] * (len(mine) - len(inside)), color=color,
                            marker="^", s=40, zorder=3, clip_on=False)
-        for x, y, cid, verdict in pts:
-            if lo <= x <= hi and (verdict != "reproduced" or hi == SMALL):
-                ax.annotate(cid.split(".", 1)[-1], (x, min(y, top)), fontsize=7, xytext=(3, 3),
-                            textcoords="offset points")
+        labelled = [(x, min(y, top), cid) for x, y, cid, verdict in pts
+                    if lo <= x <= hi and (verdict != "reproduced" or hi == SMALL)]
+        for (x, y, cid), (dx, dy) in zip(labelled, label_offsets([(x / (hi - lo), y / top) for x, y, _ in labelled])):
+            ax.annotate(cid.split(".", 1)[-1], (x, y), fontsize=7, xytext=(3 + dx, 3 + dy), textcoords="offset points",
+                        arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.5"} if dy else None)
         pad = 0.02 * (hi - lo)
         ax.set(xlim=(lo - pad, hi + pad), ylim=(-0.02 * top, top * 1.02),
                xlabel="reference (paper, else seed report), %", ylabel="ours, %")
@@ -562,6 +563,27 @@ def plot_ours_vs_paper(rows: list[Row]):
         if l.split(" (")[0] not in [x.split(" (")[0] for x in labels]:
             handles.append(h)
             labels.append(l.split(" (")[0])
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
+    judged = [r for r in rows if r.verdict in ("reproduced", "direction reproduced", "not reproduced")]
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.03), ncol=len(labels), frameon=False)
+    fig.text(0.5, 0.005, f"{len(pts)} of the {len(judged)} judged claims are plotted; the other "
+             f"{len(judged) - len(pts)} are words or thresholds (\"no benefit\", \">5\"), judged in RESULTS.md "
+             "but without a point here. Counts in the legend are of plotted claims.",
+             ha="center", va="bottom", fontsize=8, color="0.3")
     return fig
+
+
+def label_offsets(points: list[tuple[float, float]], min_dx: float = 0.12, min_dy: float = 0.035,
+                  step: float = 9.0) -> list[tuple[float, float]]:
+    """Offsets (points) that keep labels of nearby points from printing over each other.
+    ``points`` are in axes fractions; a label is moved up, ``step`` points at a time, while it
+    would sit within (min_dx, min_dy) of a label already placed."""
+    placed: list[tuple[float, float]] = []
+    out = []
+    for x, y in points:
+        lift = 0
+        while any(abs(x - px) < min_dx and abs(y + lift * min_dy - py) < min_dy for px, py in placed):
+            lift += 1
+        placed.append((x, y + lift * min_dy))
+        out.append((0.0, lift * step))
+    return out

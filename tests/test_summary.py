@@ -251,3 +251,17 @@ def test_plot_has_one_point_per_judged_number(dirs):
     fig = summary.plot_ours_vs_paper(s.rows)
     n = sum(len(c.get_offsets()) for ax in fig.axes for c in ax.collections if isinstance(c, PathCollection))
     assert n >= 4  # three on the full panel, the clean error again on the zoom
+
+
+def test_plot_counts_what_it_leaves_out_and_labels_do_not_overlap(dirs):
+    res, figs = dirs
+    write(res, "02-linear", s5__l1_0025_train_err=7.0)  # a threshold claim (">5"): judged, not plotted
+    write(res, "03-maxout", s4__maxout_adv_err=60.0, s6__advtrained_adv_err=30.0)
+    s = summary.summarize(res, figs)
+    fig = summary.plot_ours_vs_paper(s.rows)
+    note = " ".join(t.get_text() for t in fig.texts)
+    assert "2 of the 3 judged claims are plotted" in note and "the other 1 are words or thresholds" in note
+    # three labels at nearly the same place are lifted apart, the first stays put
+    offsets = summary.label_offsets([(0.5, 0.5), (0.52, 0.51), (0.51, 0.5), (0.9, 0.1)])
+    assert offsets[0] == (0.0, 0.0) and offsets[3] == (0.0, 0.0)
+    assert len({dy for _, dy in offsets[:3]}) == 3
