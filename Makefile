@@ -72,6 +72,7 @@ gpu-unpack:
 	@test -f "$(TAR)" || { echo "TAR=path/to/paper-results.tar.gz is required"; exit 2; }
 	@rm -rf build/gpu/unpacked; mkdir -p build/gpu/unpacked results/paper .cache/models
 	tar -xzf "$(TAR)" -C build/gpu/unpacked
+	if [ -f build/gpu/unpacked/bench-population.json ]; then mv build/gpu/unpacked/bench-population.json bench/population-gpu.json; fi
 	cp build/gpu/unpacked/*.json results/paper/
 	if [ -d build/gpu/unpacked/weights ]; then cp build/gpu/unpacked/weights/*.pt .cache/models/; fi
 

@@ -362,6 +362,17 @@ def summarize(results_dir: Path, figures_dir: Path, profile: str = "") -> Summar
     return Summary(rows, files, figs, Path(results_dir), Path(figures_dir), profile, warnings)
 
 
+PROTOCOL_DIR = paths.ROOT / "results" / "paper"
+
+
+def protocol_rows(results_dir: Path = PROTOCOL_DIR) -> Optional[dict[str, Row]]:
+    """The claims judged from the paper protocol's results (``make paper``), by id; None where
+    it has not run here."""
+    if not any(Path(results_dir).glob("*.json")):
+        return None
+    return summarize(results_dir, paths.ROOT / "figures" / "paper", "paper").by_id()
+
+
 def summarize_profile(profile: str) -> Summary:
     """``summarize`` on the results and figures folders of ``profile``."""
     fig_dir, res_dir = profiles.output_dirs(profile)
@@ -403,11 +414,24 @@ def _table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def claims_table(rows: list[Row]) -> str:
-    """The full table: one row per claim id."""
-    return _table(["claim", "ref", "what", "unit", "paper", "seed report", "ours", "profile", "verdict", "reason"],
-                  [[f"`{r.id}`", r.ref, r.what, r.unit, r.paper or "—", r.seed_report or "—", ours_text(r),
-                    r.profile or "—", f"**{r.verdict}**", r.reason] for r in rows])
+def _protocol_cell(row: Optional[Row]) -> str:
+    """Our value under the paper's own protocol and its verdict, or '—' where it has not run."""
+    if row is None or row.verdict in ("missing", "unavailable here"):
+        return "—"
+    return f"{ours_text(row)}: **{row.verdict}**"
+
+
+def claims_table(rows: list[Row], protocol: Optional[dict[str, Row]] = None) -> str:
+    """The full table: one row per claim id; with ``protocol`` (rows judged from
+    ``results/paper``), a column for the paper's protocol beside this profile's."""
+    header = ["claim", "ref", "what", "unit", "paper", "seed report", "ours", "profile", "verdict", "reason"]
+    body = [[f"`{r.id}`", r.ref, r.what, r.unit, r.paper or "—", r.seed_report or "—", ours_text(r),
+             r.profile or "—", f"**{r.verdict}**", r.reason] for r in rows]
+    if protocol is not None:
+        header.append("paper protocol")
+        for line, r in zip(body, rows):
+            line.append(_protocol_cell(protocol.get(r.id)))
+    return _table(header, body)
 
 
 HEADLINE: tuple[tuple[str, str], ...] = (
@@ -424,12 +448,14 @@ HEADLINE: tuple[tuple[str, str], ...] = (
 )
 
 
-def headline_table(rows: list[Row]) -> str:
-    """The short table for the README: the paper's main MNIST numbers (in %)."""
+def headline_table(rows: list[Row], protocol: Optional[dict[str, Row]] = None) -> str:
+    """The short table for the README: the paper's main MNIST numbers (in %); with
+    ``protocol``, our numbers under the paper's own protocol beside them."""
     by = {r.id: r for r in rows}
-    return _table(["", "paper", "ours", "verdict"],
-                  [[what, by[cid].paper or "—", ours_text(by[cid]), by[cid].verdict] for cid, what in HEADLINE
-                   if cid in by])
+    header = ["", "paper", "ours", "verdict"] + (["paper protocol"] if protocol is not None else [])
+    return _table(header, [[what, by[cid].paper or "—", ours_text(by[cid]), by[cid].verdict]
+                           + ([_protocol_cell(protocol.get(cid))] if protocol is not None else [])
+                           for cid, what in HEADLINE if cid in by])
 
 
 def counts_line(s: Summary) -> str:
@@ -491,11 +517,16 @@ def results_markdown(s: Summary, md_path: Path) -> str:
         f"**Verdicts:** {counts_line(s)}.\n",
     ]
     text += [f"> Warning: {w}\n" for w in s.warnings]
-    text += [VERDICT_RULE, "## Headline\n", headline_table(s.rows)]
+    protocol = protocol_rows() if s.profile == "default" else None
+    text += [VERDICT_RULE, "## Headline\n", headline_table(s.rows, protocol)]
     scatter = s.figures_dir / SUMMARY_NOTEBOOK / "ours-vs-paper.png"
     if scatter.is_file():
         text.append(f"![every numeric claim, ours against the paper]({_rel(scatter, md_dir)})\n")
-    text += ["## Every claim\n", claims_table(s.rows),
+    if protocol is not None:
+        text.append("The *paper protocol* column holds our numbers under the paper's own protocol "
+                    "(`make paper`: the recipe, patience 100, five seeds, 1600-unit nets) from "
+                    f"`{_rel(PROTOCOL_DIR, md_dir)}/*.json`, judged by the same rule; '—' where it has not run.\n")
+    text += ["## Every claim\n", claims_table(s.rows, protocol),
              "## Notebooks\n", coverage_table(s),
              "## Figures\n", gallery_markdown(s, md_dir)]
     return "\n".join(text)

@@ -150,6 +150,6 @@ if P.name == "default":
 
     timings = render.read_timings(paths.BUILD_DIR / "notebooks" / P.name)
     gflops = {"fp32": machine.matmul_gflops(), "bf16": machine.matmul_gflops(dtype=torch.bfloat16)}
-    readme.update({"headline": summary.headline_table(S.rows),
+    readme.update({"headline": summary.headline_table(S.rows, summary.protocol_rows()),
                    "time": readme.time_section(timings, machine.cpu_name(), torch.get_num_threads(), gflops)})
     print(f"rewrote the headline and time sections of {paths.shown(readme.README)}")

@@ -265,3 +265,22 @@ def test_plot_counts_what_it_leaves_out_and_labels_do_not_overlap(dirs):
     offsets = summary.label_offsets([(0.5, 0.5), (0.52, 0.51), (0.51, 0.5), (0.9, 0.1)])
     assert offsets[0] == (0.0, 0.0) and offsets[3] == (0.0, 0.0)
     assert len({dy for _, dy in offsets[:3]}) == 3
+
+
+def test_paper_protocol_column_beside_the_profile(dirs, tmp_path):
+    res, figs = dirs
+    write(res, "03-maxout", s4__maxout_adv_err=90.0, s6__maxout240_clean_err=1.3)
+    protocol_dir = tmp_path / "paper"
+    protocol_dir.mkdir()
+    r = Results("base240", "paper", protocol_dir)
+    r.record("s6.maxout240_clean_err", [0.95, 1.0, 0.9, 1.05, 0.92])
+    r.save()
+    s = summary.summarize(res, figs)
+    protocol = summary.protocol_rows(protocol_dir)
+    table = summary.claims_table(s.rows, protocol)
+    assert "| paper protocol |" in table.splitlines()[0]
+    line = next(l for l in table.splitlines() if "`s6.maxout240_clean_err`" in l)
+    assert "0.96 ± 0.06 (n=5, 95% CI ± 0.08): **reproduced**" in line
+    assert line.split("|")[9].strip() == "**not reproduced**"  # 1.3 at this profile
+    assert next(l for l in table.splitlines() if "`s4.maxout_adv_err`" in l).rstrip(" |").endswith("—")
+    assert summary.protocol_rows(tmp_path / "nothing") is None
