@@ -229,3 +229,48 @@ def run(profile: str = "paper", groups: Optional[list[str]] = None, budget: Opti
         log(f"[{name}] {outcome[name]}: " + "; ".join(
             f"{c['id']} {c['value']:.3g}" for c in blob["claims"] if isinstance(c["value"], (int, float))))
     return outcome
+
+
+def load_groups(out_dir: Path = paths.ROOT / "results" / "paper") -> dict[str, dict]:
+    """The group files ``make paper`` has written, by group, in priority order."""
+    out = {}
+    for name in GROUPS:
+        path = Path(out_dir) / f"{name}.json"
+        if path.is_file():
+            out[name] = json.loads(path.read_text())
+    return out
+
+
+def beside(claims: list[dict], groups: dict[str, dict]):
+    """This profile's claims (a notebook's ``results.claims``) with the paper protocol's value
+    of each claim beside them, where ``groups`` has it: a DataFrame."""
+    import pandas as pd
+
+    protocol = {c["id"]: (c, blob) for blob in groups.values() for c in blob["claims"]}
+    rows = []
+    for c in claims:
+        p, blob = protocol.get(c["id"], ({}, {}))
+        rows.append({"id": c["id"], "paper": c["paper"], "this profile": c["value"], "sd": c["std"],
+                     "n": c["n_seeds"], "paper protocol": p.get("value"), "protocol sd": p.get("std"),
+                     "protocol 95% CI ±": p.get("ci95"), "protocol n": p.get("n_seeds"),
+                     "protocol run on": blob.get("device")})
+    return pd.DataFrame(rows).set_index("id")
+
+
+def plot_curves(blob: dict, title: str = ""):
+    """Validation error (clean and FGSM) per epoch of every net of a group's first phase."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    rows = [{"net": name, **r} for name, net in blob["nets"].items() for r in net["history"] if "phase" not in r]
+    frame = pd.DataFrame(rows)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
+    for ax, column, label in ((axes[0], "valid_error", "clean"), (axes[1], "valid_adv_error", "FGSM eps=.25")):
+        if column in frame:
+            for name, mine in frame.groupby("net", sort=False):
+                ax.plot(mine.epoch, 100 * mine[column], lw=1, label=name)
+        ax.set(xlabel="epoch", ylabel="error %", title=f"validation error, {label}")
+    if axes[0].lines:
+        axes[0].legend(fontsize="x-small")
+    fig.suptitle(title or f"{blob['group']}: {blob['description']} ({blob['device']})", y=1.02)
+    return fig

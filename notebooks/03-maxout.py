@@ -59,7 +59,7 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from helpers import data, experiments, metrics, paper_schedule, paths
+from helpers import data, experiments, metrics, paper_schedule, paths, protocol
 from helpers.attacks import pgd_split
 from helpers.plotting import save_fig
 
@@ -375,6 +375,24 @@ else:
 
 # %%
 results.table()
+
+# %% [markdown]
+# ### Beside the paper's own protocol
+#
+# `make paper` trains the `paper` profile's nets (the recipe, patience 100, five seeds,
+# 1600-unit nets) group by group into `results/paper/`. Where it has run, each claim of this
+# notebook is shown with the protocol's value (mean, sd and 95% confidence interval over its
+# seeds) beside this profile's, and the protocol's validation curves below.
+
+# %%
+groups = {g: b for g, b in protocol.load_groups().items() if g in ("base240", "adv240", "large", "noise240")}
+display(protocol.beside(results.claims, groups).round(3))
+for name, blob in groups.items():
+    fig = protocol.plot_curves(blob)
+    save_fig(f"paper-protocol-{name}-curves", fig)
+    plt.show()
+if not groups:
+    print("results/paper holds none of this notebook's groups yet: `make paper` runs them.")
 
 # %%
 results.save()

@@ -65,3 +65,21 @@ def test_the_gpu_script_dry_runs_on_the_cpu(tmp_path):
     assert sum(n.startswith("./weights/") and n.endswith(".pt") for n in names) == 2
     log = (tmp_path / "out" / "log.txt").read_text()
     assert "base240: done" in log and "large: nothing to train at this profile" in log
+
+
+def test_claims_beside_the_protocols_and_its_curves(tmp_path):
+    from helpers.results import Results
+
+    here = Results("03-maxout", "default", tmp_path)
+    here.record("s6.maxout240_clean_err", [1.3, 1.32])
+    here.record("s4.maxout_adv_err", 84.0)
+    (tmp_path / "paper").mkdir()
+    out, _ = _run(tmp_path / "paper", groups=["base240"])
+    groups = protocol.load_groups(tmp_path / "paper" / "results")
+    assert list(groups) == ["base240"]
+    table = protocol.beside(here.claims, groups)
+    row = table.loc["s6.maxout240_clean_err"]
+    assert row["this profile"] == pytest.approx(1.31) and row["n"] == 2 and row["protocol n"] == 1
+    assert row["paper protocol"] == pytest.approx(groups["base240"]["nets"]["baseline s0"]["scores"]["clean_err"])
+    fig = protocol.plot_curves(groups["base240"])
+    assert len(fig.axes) == 2
