@@ -274,3 +274,20 @@ def plot_curves(blob: dict, title: str = ""):
         axes[0].legend(fontsize="x-small")
     fig.suptitle(title or f"{blob['group']}: {blob['description']} ({blob['device']})", y=1.02)
     return fig
+
+
+def show_beside(claims: list[dict], wanted: tuple[str, ...]) -> None:
+    """In a notebook: its claims beside the paper protocol's (``beside``) and the curves of the
+    ``wanted`` groups that ``make paper`` has written (saved with ``save_fig``)."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from .plotting import save_fig
+
+    groups = {g: b for g, b in load_groups().items() if g in wanted}
+    display(beside(claims, groups).round(3))
+    for name, blob in groups.items():
+        save_fig(f"paper-protocol-{name}-curves", plot_curves(blob))
+        plt.show()
+    if not groups:
+        print("results/paper holds none of this notebook's groups yet: `make paper` runs them.")

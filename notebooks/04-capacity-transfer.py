@@ -571,14 +571,7 @@ results.table()
 # seeds) beside this profile's, and the protocol's validation curves below.
 
 # %%
-groups = {g: b for g, b in protocol.load_groups().items() if g in ("ensemble", "capacity")}
-display(protocol.beside(results.claims, groups).round(3))
-for name, blob in groups.items():
-    fig = protocol.plot_curves(blob)
-    save_fig(f"paper-protocol-{name}-curves", fig)
-    plt.show()
-if not groups:
-    print("results/paper holds none of this notebook's groups yet: `make paper` runs them.")
+protocol.show_beside(results.claims, ("ensemble", "capacity"))
 
 # %%
 results.save()
