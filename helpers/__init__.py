@@ -8,7 +8,12 @@ The notebooks tell the story; these modules hold the logic once:
 - ``models``    softmax / logistic regression, ``Maxout``, ``RBFNetwork``, GoogLeNet adapter
 - ``attacks``   ``fgsm``, noise baselines of the same budget, an iterated (PGD) attack
 - ``training``  one loop for clean, adversarial and noise objectives, with a model cache
+- ``population`` many maxout nets of one architecture trained in lockstep (same cache)
+- ``protocol``  the paper's protocol as groups of nets (``make paper``)
+- ``paper_schedule`` one seed of that protocol at 240 units, read back for notebook 03
 - ``metrics``   error, confidence on mistakes, eps sweeps, agreement between models
 - ``results``   claims recorded beside the paper's values, written to ``results/``
 - ``plotting``  one style and ``save_fig``
+- ``machine``   the processor or GPU a number was measured on, and its matmul rate
+- ``readme``    the README's sections generated from the last report
 """

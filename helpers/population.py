@@ -481,7 +481,8 @@ def train_population(configs: list[TrainConfig], progress: bool = True, cache: b
     each is what ``train_model(config)`` returns, loaded from or saved to the same cache file.
 
     Members that share a first phase (a restart and a continuation of the same run) train it
-    once. Groups with different training splits run one after the other. Past ``deadline``
+    once. Groups with different training splits run one after the other. A member's
+    ``seconds`` is its share of the population's wall time. Past ``deadline``
     (``time.monotonic()``) it raises ``OutOfTime``; what finished before is in the cache.
     """
     check_population(configs)
