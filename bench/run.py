@@ -29,7 +29,7 @@ from helpers.machine import device_name, matmul_gflops
 from helpers.render import read_timings
 from helpers.attacks import perturb
 from helpers.models import GoogLeNetMNIST, MaxoutMLP
-from helpers.training import TrainConfig, build_model, matmul_precision, train_step
+from helpers.training import TrainConfig, build_model, train_step
 
 OUT = Path(__file__).with_name("results.json")
 
@@ -72,20 +72,11 @@ def train_step_rate(units: int, objective: str, steps: int, precision: str = "fp
 
 def population_rate(units: int, objective: str, members: int, steps: int, precision: str = "fp32",
                     device: torch.device = torch.device("cpu")) -> float:
-    """Examples/s of all members together of one ``population`` training step at batch 100."""
+    """Examples/s of all members together of one ``population`` training step at batch 100
+    (the mean over ``steps`` steps after a warm-up one)."""
     configs = [TrainConfig(model="maxout", model_args={"units": units}, objective=objective, precision=precision,
                            seed=k) for k in range(members)]
-    pop = population._Population([population.Job(c, "train", 1) for c in configs], device)
-    x, y = torch.rand(members, 100, 784, device=device), torch.randint(0, 10, (members, 100), device=device)
-    momentum = torch.full((members,), 0.5, device=device)
-
-    def step():
-        pop.train_step(x, y, momentum, precision)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-
-    with matmul_precision(precision):
-        return members * 100 / timed(step, steps)
+    return members * 100 / population.step_seconds(configs, device, steps)
 
 
 def population_rows(device: torch.device, ceilings: dict[str, float], steps: int,

@@ -22,6 +22,8 @@ counter and the losses are summed there.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import time
 from dataclasses import dataclass
 from typing import Optional
@@ -46,7 +48,13 @@ PER_MEMBER_ARGS = ("max_norm", "init_range")
 
 def _arch(config: TrainConfig) -> dict:
     """The architecture a population shares: MaxoutMLP's arguments with their defaults."""
-    net = build_model(config)
+    return _arch_of(json.dumps(config.model_args, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=None)
+def _arch_of(model_args: str) -> dict:
+    # built once per set of arguments: a 1600-unit net has 19M weights to initialise
+    net = M.MaxoutMLP(**json.loads(model_args))
     first = net.first_layer
     layers = sum(isinstance(m, M.Maxout) for m in net.features)
     drops = [m for m in net.features if isinstance(m, M.Dropout)]
@@ -372,6 +380,25 @@ class _Population:
         self._host_flags()
 
 
+def step_seconds(configs: list[TrainConfig], device: torch.device, steps: int = 3) -> float:
+    """Seconds of one training step of ``configs`` as one population, on random data (after a
+    warm-up step, in the configs' precision): the unit of ``make bench`` and of time estimates."""
+    pop = _Population([Job(c, "train", 1) for c in configs], device)
+    K, B, precision = len(configs), configs[0].batch_size, configs[0].precision
+    x, y = torch.rand(K, B, pop.widths[0], device=device), torch.randint(0, pop.classes, (K, B), device=device)
+    momentum = torch.full((K,), 0.5, device=device)
+    with matmul_precision(precision):
+        pop.train_step(x, y, momentum, precision)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        t = time.perf_counter()
+        for _ in range(steps):
+            pop.train_step(x, y, momentum, precision)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+    return (time.perf_counter() - t) / steps
+
+
 def run_phase(jobs: list[Job], device: torch.device, progress: bool = True, desc: str = "population",
               deadline: Optional[float] = None) -> list[tuple[dict, list, int, float]]:
     """Train ``jobs`` (one split, one architecture) in lockstep; for each: (state dict of its
@@ -529,11 +556,11 @@ def train_population(configs: list[TrainConfig], progress: bool = True, cache: b
         if c.retrain == "restart":
             jobs.append(Job(c, "train_full", best))
         else:
-            lr, momentum = continuation_start(c, first.history, best)
-            pop = _Population([Job(c, "train", 1, Start(first.model.state_dict(), lr, momentum))], device)
+            start = Start(first.model.state_dict(), *continuation_start(c, first.history, best))
+            pop = _Population([Job(c, "train", 1, start)], device)
             xt, yt = D.subset(*D.mnist("train"), c.n_train, seed=c.seed)
             target = float(pop.dropout_objective(xt.to(device), yt.to(device), c.precision)[0])
-            jobs.append(Job(c, "train_full", c.epochs, Start(first.model.state_dict(), lr, momentum), target))
+            jobs.append(Job(c, "train_full", c.epochs, start, target))
         where.append(i)
     if jobs:
         for i, (state, history, _, secs) in zip(where, run_phase(jobs, device, progress,

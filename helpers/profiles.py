@@ -34,8 +34,9 @@ _DEFAULT: dict[str, Any] = {
     # epoch count is fixed here, so there is nothing to early-stop on: the reported nets train
     # on all 60,000 examples, as the paper's final nets do, and notebook 03 draws its validation
     # curves from extra seed-0 runs on the first 50,000. Training in bfloat16 (weights, updates
-    # and every evaluation stay fp32) is 1.4-1.5x faster on a CPU with bf16 instructions and
-    # gave the same nets as fp32 within seed noise (notebook 03).
+    # and every evaluation stay fp32) was 1.4-1.8x faster than fp32 on the AMD Zen 5 machine
+    # (about the same on the Intel Xeon with AMX; make bench) and gave the same nets as fp32
+    # within seed noise (notebook 03).
     "maxout": {"units": 240, "pieces": 5, "epochs": 20, "adv_epochs": 20, "augment_epochs": 10,
                "lr": 0.05, "momentum": [0.9, 0.9, 1], "lr_schedule": "linear", "precision": "bf16",
                "patience": None, "retrain": "none", "train_split": "train_full",

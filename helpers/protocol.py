@@ -126,19 +126,8 @@ def estimate_seconds(configs: list[TrainConfig], device: torch.device, probe_ste
     for c in configs:
         groups.setdefault(population.architecture_key(c) + str(c.objective == "clean"), []).append(c)
     for members in groups.values():
-        pop = population._Population([population.Job(c, "train", 1) for c in members], device)
-        K, B = len(members), members[0].batch_size
-        x, y = torch.rand(K, B, 784, device=device), torch.randint(0, 10, (K, B), device=device)
-        momentum = torch.full((K,), 0.5, device=device)
-        pop.train_step(x, y, momentum, members[0].precision)  # warm-up
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        t = time.perf_counter()
-        for _ in range(probe_steps):
-            pop.train_step(x, y, momentum, members[0].precision)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        step = (time.perf_counter() - t) / probe_steps
+        step = population.step_seconds(members, device, probe_steps)
+        B = members[0].batch_size
         c = members[0]
         epochs = min(max(m.epochs for m in members), 350 if c.patience else max(m.epochs for m in members))
         if c.retrain != "none":
