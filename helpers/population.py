@@ -23,9 +23,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import json
+import os
 import time
+import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 import torch
@@ -34,6 +38,7 @@ from tqdm.auto import tqdm
 
 from . import data as D
 from . import models as M
+from . import paths
 from .training import (Start, TrainConfig, Trained, build_model, cache_path, continuation_start, default_device,
                        load_cached, match_reached, matmul_precision, save_trained, schedule, seed_everything)
 
@@ -41,7 +46,13 @@ KINDS = {"clean": 0, "fgsm": 1, "sign": 2, "uniform": 3}
 
 
 class OutOfTime(RuntimeError):
-    """A population passed its deadline (``time.monotonic()``) and was abandoned."""
+    """A population passed its deadline (``time.monotonic()``) and was abandoned (its
+    checkpoint, where it keeps one, lets the next call go on from there)."""
+
+
+# a running phase saves its state this often (wall seconds), so that a run of hours survives
+# a stop: the next call with the same jobs goes on from the last save, bit for bit
+CHECKPOINT_SECONDS = 600.0
 # model_args that may differ between members (they do not change the shapes of the step)
 PER_MEMBER_ARGS = ("max_norm", "init_range")
 
@@ -399,17 +410,59 @@ def step_seconds(configs: list[TrainConfig], device: torch.device, steps: int = 
     return (time.perf_counter() - t) / steps
 
 
+def checkpoint_path(jobs: list[Job]) -> Path:
+    """Where a phase of ``jobs`` keeps its checkpoint: named by what decides its course."""
+    what = [[j.config.key(), j.split, j.epochs, None if j.start is None else [j.start.lr, j.start.momentum]]
+            for j in jobs]
+    digest = hashlib.sha256(json.dumps(what).encode()).hexdigest()[:20]
+    return paths.CACHE_DIR / "populations" / f"phase-{digest}.pt"
+
+
+def _save_checkpoint(path: Path, pop: "_Population", book: dict) -> None:
+    state = {"params": [p.detach().cpu() for p in pop.params], "velocity": [v.cpu() for v in pop.velocity],
+             "step": pop.step.cpu(), "alive": pop.alive,
+             "generators": [[g.get_state() for g in gens] for gens in (pop.order, pop.mask_gen, pop.noise_gen)],
+             **book}
+    tmp = paths.atomic_path(path)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _load_checkpoint(path: Path, pop: "_Population") -> Optional[dict]:
+    """The bookkeeping saved with ``path`` after restoring ``pop`` from it, or None (a damaged
+    file is reported and ignored: the phase starts again)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        pop.keep(state["alive"])
+        pop.params = [p.to(pop.device).requires_grad_(True) for p in state["params"]]
+        pop.velocity = [v.to(pop.device) for v in state["velocity"]]
+        pop.step = state["step"].to(pop.device)
+        for gens, saved in zip((pop.order, pop.mask_gen, pop.noise_gen), state["generators"]):
+            for g, s in zip(gens, saved):
+                g.set_state(s)
+    except Exception as e:  # truncated or from other code: start the phase again rather than stop
+        warnings.warn(f"the checkpoint {paths.shown(path)} does not load ({type(e).__name__}: {e}); "
+                      "starting the phase again", stacklevel=3)
+        return None
+    return {k: state[k] for k in ("epoch", "best", "best_epoch", "best_state", "seconds", "results", "histories")}
+
+
 def run_phase(jobs: list[Job], device: torch.device, progress: bool = True, desc: str = "population",
-              deadline: Optional[float] = None) -> list[tuple[dict, list, int, float]]:
+              deadline: Optional[float] = None, checkpoint: bool = False) -> list[tuple[dict, list, int, float]]:
     """Train ``jobs`` (one split, one architecture) in lockstep; for each: (state dict of its
     best or last weights, history rows as ``train_model`` writes them, best epoch, seconds).
-    Raises ``OutOfTime`` at the end of an epoch past ``deadline``."""
+    Raises ``OutOfTime`` at the end of an epoch past ``deadline``. With ``checkpoint`` the
+    phase saves itself every ``CHECKPOINT_SECONDS`` and when it runs out of time, and a later
+    call with the same jobs goes on from the save as if it had never stopped."""
     with matmul_precision(jobs[0].config.precision):
-        return _run_phase(jobs, device, progress, desc, deadline)
+        return _run_phase(jobs, device, progress, desc, deadline, checkpoint_path(jobs) if checkpoint else None)
 
 
 def _run_phase(jobs: list[Job], device: torch.device, progress: bool, desc: str,
-               deadline: Optional[float]) -> list[tuple[dict, list, int, float]]:
+               deadline: Optional[float], checkpoint: Optional[Path]) -> list[tuple[dict, list, int, float]]:
     pop = _Population(jobs, device)
     c0 = jobs[0].config
     validate = pop.split == "train"
@@ -419,15 +472,19 @@ def _run_phase(jobs: list[Job], device: torch.device, progress: bool, desc: str,
         # the last 10,000 (a subset of it where n_valid is set: the first member's, for all)
         xv, yv = (t.to(device) for t in D.subset(*D.mnist("valid"), c0.n_valid, seed=c0.seed))
     K = len(jobs)
-    histories: list[list] = [[] for _ in range(K)]
-    best = [float("inf")] * K
-    best_epoch = [0] * K
-    best_state: list[Optional[dict]] = [None] * K
-    seconds = [0.0] * K
-    results: list = [None] * K
+    # everything but the population's tensors and generators that a checkpoint must restore
+    book = {"epoch": 0, "histories": [[] for _ in range(K)], "best": [float("inf")] * K, "best_epoch": [0] * K,
+            "best_state": [None] * K, "seconds": [0.0] * K, "results": [None] * K}
+    if checkpoint is not None and checkpoint.exists():
+        book = _load_checkpoint(checkpoint, pop) or book
+    histories, best, best_epoch = book["histories"], book["best"], book["best_epoch"]
+    best_state, seconds, results = book["best_state"], book["seconds"], book["results"]
     B = c0.batch_size
     monitor = validate and c0.eps > 0
-    bar = tqdm(range(1, max(j.epochs for j in jobs) + 1), desc=desc, disable=not progress, leave=False)
+    last_save = time.monotonic()
+    epochs = max(j.epochs for j in jobs)
+    bar = tqdm(range(book["epoch"] + 1, epochs + 1), desc=desc, disable=not progress, leave=False,
+               initial=book["epoch"], total=epochs)
     for epoch in bar:
         t0 = time.perf_counter()
         momentum = torch.tensor([jobs[i].start.momentum if jobs[i].start else schedule(jobs[i].config, 0, epoch, 1)[1]
@@ -482,10 +539,18 @@ def _run_phase(jobs: list[Job], device: torch.device, progress: bool, desc: str,
         bar.set_postfix(training=len(keep))
         if not keep:
             break
-        if deadline is not None and time.monotonic() > deadline:
-            raise OutOfTime(f"{len(keep)} of {K} nets still training after epoch {epoch}")
         if len(keep) < len(pop.alive):
             pop.keep(keep)
+        late = deadline is not None and time.monotonic() > deadline
+        if checkpoint is not None and (late or time.monotonic() - last_save > CHECKPOINT_SECONDS):
+            book["epoch"] = epoch
+            _save_checkpoint(checkpoint, pop, book)
+            last_save = time.monotonic()
+        if late:
+            raise OutOfTime(f"{len(keep)} of {K} nets still training after epoch {epoch}"
+                            + ("; the next run goes on from there" if checkpoint is not None else ""))
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)
     return results
 
 
@@ -503,7 +568,8 @@ def _trained(config: TrainConfig, state: dict, history: list, seconds: float, de
 
 
 def train_population(configs: list[TrainConfig], progress: bool = True, cache: bool = True,
-                     device: Optional[torch.device] = None, deadline: Optional[float] = None) -> list[Trained]:
+                     device: Optional[torch.device] = None, deadline: Optional[float] = None,
+                     checkpoint: Optional[bool] = None) -> list[Trained]:
     """Train ``configs`` (maxout nets of one architecture on MNIST) together; the result for
     each is what ``train_model(config)`` returns, loaded from or saved to the same cache file.
 
@@ -511,9 +577,12 @@ def train_population(configs: list[TrainConfig], progress: bool = True, cache: b
     once. Groups with different training splits run one after the other. A member's
     ``seconds`` is its share of the population's wall time. Past ``deadline``
     (``time.monotonic()``) it raises ``OutOfTime``; what finished before is in the cache.
+    ``checkpoint`` (default: as ``cache``) saves a running phase now and then under
+    ``.cache/populations``, so that a stopped call, run again, goes on where it stopped.
     """
     check_population(configs)
     device = device or default_device()
+    checkpoint = cache if checkpoint is None else checkpoint
     out: list[Optional[Trained]] = [None] * len(configs)
     for i, c in enumerate(configs):
         if cache and cache_path(c).exists():
@@ -537,7 +606,8 @@ def train_population(configs: list[TrainConfig], progress: bool = True, cache: b
         if not group:
             continue
         desc = f"{len(group)} maxout nets ({split})"
-        for c, (state, history, best, secs) in zip(group, run_phase(_phase_one_jobs(group), device, progress, desc, deadline)):
+        for c, (state, history, best, secs) in zip(group, run_phase(_phase_one_jobs(group), device, progress, desc,
+                                                                         deadline, checkpoint)):
             for r in history:
                 r["best_epoch"] = best
             t = _trained(c, state, history, secs, device)
@@ -564,7 +634,8 @@ def train_population(configs: list[TrainConfig], progress: bool = True, cache: b
         where.append(i)
     if jobs:
         for i, (state, history, _, secs) in zip(where, run_phase(jobs, device, progress,
-                                                                   f"{len(jobs)} maxout nets (60k)", deadline)):
+                                                                   f"{len(jobs)} maxout nets (60k)", deadline,
+                                                                   checkpoint)):
             first = firsts[configs[i].replace(retrain="none").key()]
             best = first.history[-1]["best_epoch"]
             full = [dict(r) for r in first.history] + [{**r, "phase": "retrain"} for r in history]

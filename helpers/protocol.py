@@ -6,8 +6,11 @@
 group writes ``<out>/<group>.json`` at once (claims in the results schema, every net's scores,
 validation curves, device, precision, wall time) and a figure of its curves; a rerun skips
 the groups whose file says they are complete. ``budget`` stops cleanly before a group whose
-estimate does not fit, and a group that runs past the deadline is abandoned (its finished
-nets stay in the model cache) rather than cut the others off. Any group can run alone, so
+estimate does not fit (a GPU call: what does not finish there does not come back), and a
+group that runs past the deadline is abandoned rather than cut the others off.
+``stop_after`` only sets the deadline (a CPU session: a group of hours runs a session at a
+time). Either way the nets that finished stay in the model cache and the running phase in
+its checkpoint, so the next run goes on where this one stopped. Any group can run alone, so
 that several machines can share them with no scheduler of ours.
 """
 from __future__ import annotations
@@ -174,9 +177,12 @@ def is_complete(out_dir: Path, name: str, profile: str) -> bool:
 
 def run(profile: str = "paper", groups: Optional[list[str]] = None, budget: Optional[float] = None,
         out_dir: Optional[Path] = None, device: Optional[torch.device] = None, progress: bool = True,
-        precision: Optional[str] = None, log: Callable[[str], None] = print) -> dict[str, str]:
+        precision: Optional[str] = None, log: Callable[[str], None] = print,
+        stop_after: Optional[float] = None) -> dict[str, str]:
     """Run ``groups`` (default: all, in priority order); returns each group's outcome.
-    ``precision`` overrides the profile's maxout training precision (``tf32`` on a GPU)."""
+    ``precision`` overrides the profile's maxout training precision (``tf32`` on a GPU).
+    ``budget`` (seconds) skips the groups whose estimate does not fit and stops one that runs
+    over; ``stop_after`` (seconds) only stops, to be resumed by the next run."""
     from .profiles import get_profile, output_dirs
 
     unknown = sorted(set(groups or []) - set(GROUPS))
@@ -189,9 +195,14 @@ def run(profile: str = "paper", groups: Optional[list[str]] = None, budget: Opti
     out_dir = Path(out_dir) if out_dir is not None else output_dirs(P.name)[1]
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    deadline = None if budget is None else time.monotonic() + budget
+    limits = [t for t in (budget, stop_after) if t is not None]
+    deadline = time.monotonic() + min(limits) if limits else None
     outcome: dict[str, str] = {}
+    stopped = False
     for name in groups or list(GROUPS):
+        if stopped:
+            outcome[name] = "not started: out of time"
+            continue
         if is_complete(out_dir, name, P.name):
             outcome[name] = "done before"
             log(f"[{name}] complete in {paths.shown(out_dir)}: skipped")
@@ -213,6 +224,7 @@ def run(profile: str = "paper", groups: Optional[list[str]] = None, budget: Opti
         except population.OutOfTime as e:
             outcome[name] = f"stopped: {e}"
             log(f"[{name}] {outcome[name]}")
+            stopped = True
             continue
         outcome[name] = f"done in {blob['seconds']:.0f} s"
         log(f"[{name}] {outcome[name]}: " + "; ".join(

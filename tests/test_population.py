@@ -129,6 +129,35 @@ def test_second_phases_restart_and_continue_share_one_first_phase():
     assert more[-1]["momentum"] == first[best - 1]["momentum"]  # held at the best epoch's
 
 
+def _no_seconds(history):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in history]
+
+
+def test_a_stopped_phase_goes_on_from_its_checkpoint_bit_for_bit():
+    # one member ends at epoch 2, the other trains on to 4: stopped after epochs 1 and 2, then resumed
+    configs = [TrainConfig(**{**TINY, "epochs": 2}, seed=0), TrainConfig(**{**TINY, "epochs": 4}, seed=1)]
+    straight = _train(configs)
+    for _ in range(2):
+        with pytest.raises(PP.OutOfTime, match="goes on"):
+            _train(configs, deadline=0.0, checkpoint=True)
+    (saved,) = (PP.paths.CACHE_DIR / "populations").glob("*.pt")
+    resumed = _train(configs, checkpoint=True)
+    for a, b in zip(straight, resumed):
+        assert torch.equal(_weights(a.model), _weights(b.model))
+        assert _no_seconds(a.history) == _no_seconds(b.history)
+    assert not saved.exists()  # a finished phase leaves no checkpoint
+
+
+def test_a_damaged_checkpoint_is_reported_and_the_phase_starts_again():
+    configs = [TrainConfig(**TINY, seed=0)]
+    path = PP.checkpoint_path(PP._phase_one_jobs(configs))
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a checkpoint")
+    with pytest.warns(UserWarning, match="does not load"):
+        (again,) = _train(configs, checkpoint=True)
+    assert torch.equal(_weights(again.model), _weights(_train(configs)[0].model))
+
+
 def test_what_a_population_cannot_train_is_rejected_with_the_reason():
     a = TrainConfig(**TINY)
     with pytest.raises(ValueError, match="architecture"):

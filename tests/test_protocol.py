@@ -39,6 +39,17 @@ def test_budget_skips_a_group_that_does_not_fit_and_unknown_groups_are_named(tmp
         _run(tmp_path, groups=["adv999"])
 
 
+def test_stop_after_stops_the_running_group_and_the_next_run_goes_on_from_it(tmp_path):
+    out, _ = _run(tmp_path, groups=["base240", "adv240"], stop_after=1e-6)
+    assert out["base240"].startswith("stopped") and out["adv240"] == "not started: out of time"
+    assert list((paths.CACHE_DIR / "populations").glob("*.pt"))  # the running phase, saved
+    again, _ = _run(tmp_path, groups=["base240"])
+    assert again["base240"].startswith("done")
+    history = json.loads((tmp_path / "results" / "base240.json").read_text())["nets"]["baseline s0"]["history"]
+    assert [r["epoch"] for r in history] == [1, 2]
+    assert not list((paths.CACHE_DIR / "populations").glob("*.pt"))
+
+
 def test_a_population_past_its_deadline_stops_with_out_of_time():
     from helpers.training import TrainConfig
 
