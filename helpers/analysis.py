@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from . import data as D
-from .attacks import Clip, fgsm_direction, perturb
+from .attacks import PRIMARY, PROTOCOLS, Clip, fgsm_direction, perturb
 from .metrics import agreement, confidence_on_mistakes, error_rate, predict_proba
 from .models import Classifier
 from .training import TrainConfig, train_model
@@ -42,7 +42,7 @@ def predict_labels(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def transfer_predictions(models: Mapping[str, nn.Module], x: torch.Tensor, y: torch.Tensor,
-                         eps: float = EPS, clip: Clip = (0.0, 1.0),
+                         eps: float = EPS, clip: Clip = PROTOCOLS[PRIMARY],
                          sources: Optional[Iterable[str]] = None) -> dict[str, dict[str, torch.Tensor]]:
     """``preds[source][target]``: the labels ``target`` gives to FGSM examples crafted on ``source``.
 
@@ -107,7 +107,7 @@ class Ensemble(Classifier):
 
 
 def ensemble_attack(members: Sequence[nn.Module], x: torch.Tensor, y: torch.Tensor, eps: float = EPS,
-                    clip: Clip = (0.0, 1.0)) -> dict:
+                    clip: Clip = PROTOCOLS[PRIMARY]) -> dict:
     """Section 9: the ensemble's error when FGSM targets the whole ensemble (``all``) and when it
     targets one member only (``one``, a list: one value per member attacked). Also returns the
     ensemble's and each member's clean error and each member's own (white-box) FGSM error."""

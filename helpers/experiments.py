@@ -8,6 +8,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Optional
 
+from .attacks import PRIMARY, PROTOCOLS
 from .training import TrainConfig, Trained, train_model
 
 EPS = 0.25  # the paper's MNIST budget
@@ -19,7 +20,8 @@ def maxout(P: SimpleNamespace, objective: str = "clean", seed: int = 0, units: O
     """The recipe's maxout MLP (units x 5 pieces, two layers, dropout .2/.5, max-norm, SGD; the
     profile sets the schedule). ``objective``: ``clean`` (baseline), ``fgsm`` (the paper's
     adversarial objective; early-stops on adversarial validation error), ``sign`` / ``uniform``
-    (noise)."""
+    (noise). The perturbed inputs of the objective follow the primary attack protocol
+    (``attacks.PRIMARY``: as printed, not clipped) unless ``clip=True`` asks for the other."""
     m = P.maxout
     args = {"units": units or m.units, "pieces": m.pieces}
     args.update(overrides.pop("model_args", {}))
@@ -30,6 +32,8 @@ def maxout(P: SimpleNamespace, objective: str = "clean", seed: int = 0, units: O
         stop_on="adversarial" if objective == "fgsm" else "clean", retrain=m.retrain,
         train_split=m.train_split, seed=seed,
     )
+    if objective != "clean":  # a clean net perturbs nothing: its configuration (and cache key) has no protocol
+        fields["clip"] = PROTOCOLS[PRIMARY] is not None
     fields.update(overrides)  # e.g. epochs= for notebook 04's short capacity and ensemble nets
     return TrainConfig(**fields)
 

@@ -29,7 +29,7 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
-from .attacks import input_gradient
+from .attacks import PRIMARY, PROTOCOLS, input_gradient
 from . import paths
 from .data import DataUnavailable, plain_reason
 from .metrics import predict_proba
@@ -181,9 +181,10 @@ class FGSMDemo:
 
 
 def fgsm_demo(model: nn.Module, x: torch.Tensor, eps: float = EPS, label: Optional[int] = None,
-              names: Optional[Sequence[str]] = None, clip: bool = True) -> FGSMDemo:
-    """One FGSM step on one image. ``label`` defaults to the model's own clean prediction (the
-    photograph has no ImageNet label; the paper's panda was labelled and predicted "panda")."""
+              names: Optional[Sequence[str]] = None, clip: bool = PROTOCOLS[PRIMARY] is not None) -> FGSMDemo:
+    """One FGSM step on one image, as printed unless ``clip`` (``attacks.PROTOCOLS``). ``label``
+    defaults to the model's own clean prediction (the photograph has no ImageNet label; the
+    paper's panda was labelled and predicted "panda")."""
     if x.dim() != 4 or x.shape[0] != 1:
         raise ValueError(f"expected one image 1 x C x H x W, got shape {tuple(x.shape)}")
     clean = predict(model, x, names)

@@ -10,7 +10,7 @@ The score studied here is the *margin* of the true class over the runner-up,
 z_y - z_t (t = the most likely other class at the clean x, kept fixed): it is negative
 exactly when the prediction is wrong, and it is linear in x for a linear model. The
 perturbations are not clipped to [0, 1] here (``clip=None``), so that the identity holds
-exactly for linear models; the notebooks' attacks clip.
+exactly for linear models (the report's primary protocol, FGSM as printed, does not clip either).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from typing import Iterable, Optional, Sequence
 import torch
 from torch import nn
 
-from .attacks import Clip, fgsm_direction
+from .attacks import PRIMARY, PROTOCOLS, Clip, fgsm_direction
 from .metrics import confidence_on_mistakes, error_rate, predict_proba
 
 
@@ -146,7 +146,7 @@ def dimension_sweep(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: flo
 
 
 def direction_sweep(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_grid: Iterable[float],
-                    kinds: Sequence[str] = ("fgsm", "sign", "uniform"), clip: Clip = (0.0, 1.0),
+                    kinds: Sequence[str] = ("fgsm", "sign", "uniform"), clip: Clip = PROTOCOLS[PRIMARY],
                     seed: int = 0) -> tuple[list[dict], dict]:
     """Accuracy and confidence as eps grows along a fixed direction per example and kind.
 

@@ -25,18 +25,30 @@ def load(directory: Path = DIR) -> dict[str, dict]:
     return {p.stem: json.loads(p.read_text()) for p in sorted(Path(directory).glob("seed*.json"))}
 
 
+def fgsm_scores(scores: dict) -> dict[str, float]:
+    """FGSM error and confidence (%) as printed and clipped, from a file of either layout: the
+    first files stored ``adv_err`` clipped beside ``adv_err_unclipped``; later ones store
+    ``metrics.robustness``'s ``adv_err`` (as printed) beside ``adv_err_clipped``."""
+    if "adv_err_unclipped" in scores:
+        return {"printed": scores["adv_err_unclipped"], "printed_conf": scores["adv_conf_unclipped"],
+                "clipped": scores["adv_err"], "clipped_conf": scores["adv_conf"]}
+    return {"printed": scores["adv_err"], "printed_conf": scores["adv_conf"],
+            "clipped": scores["adv_err_clipped"], "clipped_conf": scores["adv_conf_clipped"]}
+
+
 def table(runs: dict[str, dict]) -> pd.DataFrame:
     """One row per net and run: the test scores (%), the epoch chosen, the epochs of the
     second phase and the minutes it took (both phases)."""
     rows = []
     for stem, run in runs.items():
         for name, net in run["nets"].items():
-            r = net["scores"]
+            r, f = net["scores"], fgsm_scores(net["scores"])
             rows.append({"run": f"{stem} ({'recipe dropout' if '-' in stem else 'inverted input dropout'})",
                          "net": name, "best epoch": net["best_epoch"],
                          "second-phase epochs": net.get("second_phase_epochs"),
-                         "clean error %": r["clean_err"], "FGSM error %": r["adv_err"],
-                         "FGSM conf. %": r["adv_conf"], "unclipped FGSM error %": r["adv_err_unclipped"],
+                         "clean error %": r["clean_err"], "FGSM error % (as printed)": f["printed"],
+                         "conf. % (as printed)": f["printed_conf"], "FGSM error % (clipped)": f["clipped"],
+                         "conf. % (clipped)": f["clipped_conf"],
                          f"PGD-{run['pgd_steps']} error %": r.get("pgd_err"),
                          "minutes": net["train_seconds"] / 60})
     return pd.DataFrame(rows).set_index(["run", "net"])

@@ -25,6 +25,7 @@ from typing import Callable, Optional
 import torch
 
 from . import analysis, data, experiments, metrics, paths, population
+from .attacks import PRIMARY, PROTOCOLS
 from .machine import device_name
 from .results import Results
 from .training import TrainConfig, Trained, default_device
@@ -41,51 +42,65 @@ class Group:
     claims: Callable[[dict[str, Trained], dict[str, dict], Results], None]  # (nets, scores, results)
 
 
+CLIPPED = " clipped"  # the name suffix of a net trained under the clipped attack protocol
+
+
 def _maxouts(objective: str, seeds_attr: str = "seeds", units: Optional[int] = None, label: str = ""):
+    """One net per seed; for objectives that perturb their inputs, a twin trained under the
+    clipped protocol beside each (``<label> clipped sN``)."""
     def build(P: SimpleNamespace) -> dict[str, TrainConfig]:
-        return {f"{label or objective} s{s}": experiments.maxout(P, objective, s, units=units)
-                for s in getattr(P.maxout, seeds_attr)}
+        out = {}
+        for s in getattr(P.maxout, seeds_attr):
+            out[f"{label or objective} s{s}"] = experiments.maxout(P, objective, s, units=units)
+            if objective != "clean":
+                out[f"{label or objective}{CLIPPED} s{s}"] = experiments.maxout(P, objective, s, units=units, clip=True)
+        return out
     return build
 
 
 def _seeds(scores: dict[str, dict], prefix: str, key: str) -> list[float]:
-    return [s[key] for name, s in scores.items() if name.startswith(prefix)]
+    return [s[key] for name, s in scores.items() if name.startswith(prefix + " s")]
 
 
-def _unclipped_note(scores: dict[str, dict], prefix: str, key: str) -> str:
-    values = _seeds(scores, prefix, key)
-    return f"unclipped (as printed): {sum(values) / len(values):.2f}" if values else ""
+def _both(scores: dict[str, dict], prefix: str, key: str, trained: bool) -> dict:
+    """``value`` (as printed) and ``clipped`` of a claim: with ``trained``, the clipped value
+    comes from the nets trained under the clipped protocol (``<prefix> clipped sN``)."""
+    other = prefix + CLIPPED if trained else prefix
+    clipped_key = key if key.startswith("clean") else key + "_clipped"
+    return {"value": _seeds(scores, prefix, key), "clipped": _seeds(scores, other, clipped_key) or None}
 
 
-def _section6(prefix: str, clean_id: str, err_id: str, conf_id: str) -> Callable:
+def _section6(prefix: str, clean_id: str, err_id: str, conf_id: str, trained: bool) -> Callable:
     def claims(nets: dict, scores: dict, R: Results) -> None:
-        R.record(clean_id, _seeds(scores, prefix, "clean_err"))
-        R.record(err_id, _seeds(scores, prefix, "adv_err"), note=_unclipped_note(scores, prefix, "adv_err_unclipped"))
-        R.record(conf_id, _seeds(scores, prefix, "adv_conf"), note=_unclipped_note(scores, prefix, "adv_conf_unclipped"))
+        if trained:  # the clean error of a net trained on FGSM examples depends on the protocol too
+            R.record(clean_id, **_both(scores, prefix, "clean_err", trained))
+        else:
+            R.record(clean_id, _seeds(scores, prefix, "clean_err"))
+        R.record(err_id, **_both(scores, prefix, "adv_err", trained))
+        R.record(conf_id, **_both(scores, prefix, "adv_conf", trained))
     return claims
 
 
 def _noise_claims(nets: dict, scores: dict, R: Results) -> None:
     for kind in ("sign", "uniform"):
-        R.record(f"s6.noise_{kind}_adv_err", _seeds(scores, kind, "adv_err"),
-                 note=_unclipped_note(scores, kind, "adv_err_unclipped"))
-        R.record(f"s6.noise_{kind}_adv_conf", _seeds(scores, kind, "adv_conf"),
-                 note=_unclipped_note(scores, kind, "adv_conf_unclipped"))
+        R.record(f"s6.noise_{kind}_adv_err", **_both(scores, kind, "adv_err", trained=True))
+        R.record(f"s6.noise_{kind}_adv_conf", **_both(scores, kind, "adv_conf", trained=True))
 
 
 def _large(P: SimpleNamespace) -> dict[str, TrainConfig]:
     units = P.maxout.large_units
     if not units or not P.maxout.large_seeds:
         return {}
-    out = {f"adversarial {units} s{s}": experiments.maxout(P, "fgsm", s, units=units) for s in P.maxout.large_seeds}
+    out = _maxouts("fgsm", "large_seeds", units, f"adversarial {units}")(P)
     out[f"baseline {units} s{P.maxout.large_seeds[0]}"] = experiments.maxout(P, "clean", P.maxout.large_seeds[0],
                                                                             units=units)
     return out
 
 
 def _large_claims(nets: dict, scores: dict, R: Results) -> None:
-    R.record("s6.maxout1600_adv_clean_err", _seeds(scores, "adversarial", "clean_err"))
-    R.record("s6.maxout1600_clean_err", _seeds(scores, "baseline", "clean_err"))
+    units = next(n for n in nets if n.startswith("adversarial ")).split()[1]
+    R.record("s6.maxout1600_adv_clean_err", **_both(scores, f"adversarial {units}", "clean_err", trained=True))
+    R.record("s6.maxout1600_clean_err", _seeds(scores, f"baseline {units}", "clean_err"))
 
 
 def _ensemble(P: SimpleNamespace) -> dict[str, TrainConfig]:
@@ -94,9 +109,12 @@ def _ensemble(P: SimpleNamespace) -> dict[str, TrainConfig]:
 
 def _ensemble_claims(nets: dict, scores: dict, R: Results) -> None:
     x, y = data.mnist("test")
-    ens = analysis.ensemble_attack([t.model for t in nets.values()], x, y, EPS)
-    R.record("s9.ensemble_attack_all", 100 * ens["all"], note=f"{len(nets)} members")
-    R.record("s9.ensemble_attack_one", [100 * v for v in ens["one"]], note=f"{len(nets)} members")
+    ens = {name: analysis.ensemble_attack([t.model for t in nets.values()], x, y, EPS, clip)
+           for name, clip in PROTOCOLS.items()}
+    R.record("s9.ensemble_attack_all", 100 * ens[PRIMARY]["all"], clipped=100 * ens["clipped"]["all"],
+             note=f"{len(nets)} members")
+    R.record("s9.ensemble_attack_one", [100 * v for v in ens[PRIMARY]["one"]],
+             clipped=[100 * v for v in ens["clipped"]["one"]], note=f"{len(nets)} members")
 
 
 def _capacity(P: SimpleNamespace) -> dict[str, TrainConfig]:
@@ -106,11 +124,13 @@ def _capacity(P: SimpleNamespace) -> dict[str, TrainConfig]:
 
 GROUPS: dict[str, Group] = {
     "base240": Group("240-unit baseline, every seed", _maxouts("clean", label="baseline"),
-                     _section6("baseline", "s6.maxout240_clean_err", "s4.maxout_adv_err", "s4.maxout_adv_conf")),
-    "adv240": Group("240-unit adversarially trained net, every seed", _maxouts("fgsm", label="adversarial"),
+                     _section6("baseline", "s6.maxout240_clean_err", "s4.maxout_adv_err", "s4.maxout_adv_conf",
+                               trained=False)),
+    "adv240": Group("240-unit adversarially trained net, every seed, trained under each attack protocol",
+                    _maxouts("fgsm", label="adversarial"),
                     _section6("adversarial", "s6.maxout240_adv_clean_err", "s6.advtrained_adv_err",
-                              "s6.advtrained_adv_conf")),
-    "large": Group("1600-unit adversarial nets and one baseline", _large, _large_claims),
+                              "s6.advtrained_adv_conf", trained=True)),
+    "large": Group("1600-unit adversarial nets (under each attack protocol) and one baseline", _large, _large_claims),
     "noise240": Group("240-unit nets trained on random-sign and uniform noise",
                       lambda P: {**_maxouts("sign", "noise_seeds")(P), **_maxouts("uniform", "noise_seeds")(P)},
                       _noise_claims),
@@ -149,7 +169,7 @@ def run_group(name: str, P: SimpleNamespace, out_dir: Path, device: torch.device
     trained = dict(zip(configs, experiments.train_many(list(configs.values()), progress=progress,
                                                         deadline=deadline)))
     x, y = data.mnist("test")
-    scores = {n: metrics.robustness(t.model, x, y, EPS, unclipped=True) for n, t in trained.items()}
+    scores = {n: metrics.robustness(t.model, x, y, EPS) for n, t in trained.items()}
     R = Results(name, P.name, out_dir)
     group.claims(trained, scores, R)
     precision = sorted({c.precision for c in configs.values()})
@@ -244,7 +264,8 @@ def load_groups(out_dir: Path = paths.ROOT / "results" / "paper") -> dict[str, d
 
 def beside(claims: list[dict], groups: dict[str, dict]):
     """This profile's claims (a notebook's ``results.claims``) with the paper protocol's value
-    of each claim beside them, where ``groups`` has it: a DataFrame."""
+    of each claim beside them, where ``groups`` has it: a DataFrame. Values are FGSM as
+    printed; the ``clipped`` columns hold the clipped protocol's, for claims on FGSM examples."""
     import pandas as pd
 
     protocol = {c["id"]: (c, blob) for blob in groups.values() for c in blob["claims"]}
@@ -252,8 +273,10 @@ def beside(claims: list[dict], groups: dict[str, dict]):
     for c in claims:
         p, blob = protocol.get(c["id"], ({}, {}))
         rows.append({"id": c["id"], "paper": c["paper"], "this profile": c["value"], "sd": c["std"],
-                     "n": c["n_seeds"], "paper protocol": p.get("value"), "protocol sd": p.get("std"),
+                     "n": c["n_seeds"], "clipped": (c.get("clipped") or {}).get("value"),
+                     "paper protocol": p.get("value"), "protocol sd": p.get("std"),
                      "protocol 95% CI ±": p.get("ci95"), "protocol n": p.get("n_seeds"),
+                     "protocol, clipped": (p.get("clipped") or {}).get("value"),
                      "protocol run on": blob.get("device")})
     return pd.DataFrame(rows).set_index("id")
 

@@ -2,8 +2,10 @@
 
 ``results/<notebook>.json`` = ``{"notebook", "profile", "claims": [{"id", "value", "paper",
 "seed_report", "unit", "n_seeds", "std", "ci95", "status", "note"}]}``
-(``ci95``: half-width of the 95% confidence interval of the mean over seeds). Claim ids and the paper's
-values come from ``paper_claims.csv`` (a copy of the project's claim list).
+(``ci95``: half-width of the 95% confidence interval of the mean over seeds). A claim measured
+on FGSM examples also has ``"protocol"`` (the primary's name, ``attacks.PRIMARY``) and
+``"clipped": {"value", "std", "ci95", "n_seeds"}``, its value under the other protocol. Claim
+ids and the paper's values come from ``paper_claims.csv`` (a copy of the project's claim list).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from . import paths
+from .attacks import PRIMARY
 
 CLAIMS_CSV = Path(__file__).with_name("paper_claims.csv")
 
@@ -25,6 +28,14 @@ def paper_claims() -> dict[str, dict]:
     """Every claim of the paper and the seed report, by id."""
     with open(CLAIMS_CSV, newline="") as f:
         return {row["id"]: row for row in csv.DictReader(f)}
+
+
+def paper_value(claim_id: str) -> float:
+    """The paper's number for ``claim_id`` (what notebooks draw or print beside ours)."""
+    claims = paper_claims()
+    if claim_id not in claims:
+        raise KeyError(f"unknown claim id {claim_id!r}; see {CLAIMS_CSV.name}")
+    return float(claims[claim_id]["paper_value"])
 
 
 def _number(text: str):
@@ -67,9 +78,11 @@ class Results:
         return self.out_dir / f"{self.notebook}.json"
 
     def record(self, claim_id: str, value, n_seeds: int = 1, std: Optional[float] = None,
-               note: str = "", status: str = "measured") -> dict:
+               note: str = "", status: str = "measured", clipped=None) -> dict:
         """Record our value for ``claim_id`` (a number in the claim's unit, a list of values
-        from several seeds, or a word for 'direction' claims)."""
+        from several seeds, or a word for 'direction' claims). For a claim on FGSM examples,
+        ``value`` is the primary protocol's (as printed) and ``clipped`` the same measurement
+        clipped to [0, 1] (a number or a list, like ``value``)."""
         claims = paper_claims()
         if claim_id not in claims:
             raise KeyError(f"unknown claim id {claim_id!r}; see {CLAIMS_CSV.name}")
@@ -82,6 +95,15 @@ class Results:
                  "seed_report": _number(row["seed_report_value"]), "unit": row["metric"],
                  "what": row["what"], "n_seeds": n_seeds, "std": std, "ci95": ci95(std, n_seeds), "status": status,
                  "note": note}
+        if clipped is not None:
+            other_std, other_n = None, 1
+            if isinstance(clipped, (list, tuple)):
+                clipped, other_std, other_n = mean_std(clipped)
+            if isinstance(clipped, float) and math.isnan(clipped):
+                clipped = None
+            entry["protocol"] = PRIMARY
+            entry["clipped"] = {"value": clipped, "std": other_std, "ci95": ci95(other_std, other_n),
+                                "n_seeds": other_n}
         self.claims = [c for c in self.claims if c["id"] != claim_id] + [entry]
         return entry
 
@@ -93,8 +115,11 @@ class Results:
         """The claims as a pandas DataFrame: ours beside the paper's."""
         import pandas as pd
 
-        cols = ["id", "what", "unit", "paper", "seed_report", "value", "std", "ci95", "n_seeds", "status", "note"]
-        df = pd.DataFrame(self.claims, columns=cols).rename(columns={"value": "ours"})
+        cols = ["id", "what", "unit", "paper", "seed_report", "value", "std", "ci95", "n_seeds", "clipped",
+                "status", "note"]
+        rows = [{**c, "clipped": (c.get("clipped") or {}).get("value")} for c in self.claims]
+        # "ours": the primary protocol's value (as printed) for claims on FGSM examples
+        df = pd.DataFrame(rows, columns=cols).rename(columns={"value": "ours", "clipped": "ours (clipped)"})
         return df.set_index("id")
 
     def save(self) -> Path:

@@ -9,6 +9,7 @@ Rule 0 of the summary: a claim we have no number for is *missing*, never *reprod
 """
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import math
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 from . import paths, profiles
+from .attacks import PRIMARY
 from .results import load_results, paper_claims
 
 Number = Union[int, float]
@@ -87,6 +89,15 @@ DIRECTIONS: dict[str, tuple[str, Union[str, Number], str]] = {
     "appA.rubbish_maxout_sigmoid_err": ("<", "appA.rubbish_maxout_softmax_err", "sigmoid outputs accept less rubbish than softmax"),
     "appA.rubbish_rbf_err": ("<", "appA.rubbish_softmax_err", "the RBF network rejects rubbish that softmax regression accepts"),
 }
+
+ATTACK_PROTOCOL_NOTE = f"""\
+Every claim measured on FGSM examples is recorded under two protocols and judged under each by
+the rule above. *{PRIMARY}* (the primary): x + ε sign(∇ₓJ), not clipped, as the paper prints
+it; it never mentions clipping, and its footnote 1 sizes ε = .25 against "a range of width 0.5"
+around MNIST's essentially binary pixels. *Clipped*: the same step clipped to valid pixels
+[0, 1]. Nets trained on FGSM (or noise) examples are trained under the protocol they are
+scored with; clean nets are shared.
+"""
 
 # --------------------------------------------------------------------------------------------
 # The gallery: each paper figure -> name patterns matched (fnmatch) against "<notebook>/<stem>"
@@ -170,6 +181,7 @@ class Row:
     source: Optional[str] = None  # the results file the value came from
     verdict: str = "missing"
     reason: str = ""
+    clipped: Optional["Row"] = None  # a claim on FGSM examples: the same row under the clipped protocol
 
 
 @dataclass
@@ -225,6 +237,11 @@ def _rows(files: dict[str, dict]) -> list[Row]:
             row.value, row.std, row.ci95 = c.get("value"), c.get("std"), c.get("ci95")
             row.n_seeds, row.status = int(c.get("n_seeds") or 0), c.get("status") or "measured"
             row.note, row.profile, row.source = c.get("note") or "", blob.get("profile", ""), blob["_path"]
+            other = c.get("clipped")
+            if isinstance(other, dict):
+                row.clipped = dataclasses.replace(row, value=other.get("value"), std=other.get("std"),
+                                                  ci95=other.get("ci95"), n_seeds=int(other.get("n_seeds") or 0),
+                                                  note="clipped to [0, 1]")
         rows.append(row)
     return rows
 
@@ -354,9 +371,13 @@ def summarize(results_dir: Path, figures_dir: Path, profile: str = "") -> Summar
     figs = gallery(figures_dir)
     rows = _rows(files)
     ours = {r.id: _float(r.value) for r in rows if r.status not in ("unavailable", "missing", "not run")}
+    # the clipped protocol's direction checks compare clipped values where a claim has one
+    ours_clipped = {**ours, **{r.id: _float(r.clipped.value) for r in rows if r.clipped is not None}}
     for r in rows:
         r.verdict, r.reason = judge(r, ours, files, figs)
         assert r.verdict in VERDICTS, r.verdict
+        if r.clipped is not None:
+            r.clipped.verdict, r.clipped.reason = judge(r.clipped, ours_clipped, files, figs)
     warnings = [f"{Path(b['_path']).name} was written at profile {b.get('profile')!r}, not {profile!r}"
                 for b in files.values() if profile and b.get("profile") != profile]
     return Summary(rows, files, figs, Path(results_dir), Path(figures_dir), profile, warnings)
@@ -418,20 +439,47 @@ def _protocol_cell(row: Optional[Row]) -> str:
     """Our value under the paper's own protocol and its verdict, or '—' where it has not run."""
     if row is None or row.verdict in ("missing", "unavailable here"):
         return "—"
-    return f"{ours_text(row)}: **{row.verdict}**"
+    text = f"{ours_text(row)}: **{row.verdict}**"
+    if row.clipped is not None and row.clipped.verdict not in ("missing", "unavailable here"):
+        text += f"; clipped {ours_text(row.clipped)}: **{row.clipped.verdict}**"
+    return text
+
+
+def _clipped_cell(row: Row) -> str:
+    """The claim under the clipped protocol and its verdict; '' for a claim not on FGSM examples."""
+    if row.clipped is None:
+        return ""
+    return f"{ours_text(row.clipped)}: **{row.clipped.verdict}**"
 
 
 def claims_table(rows: list[Row], protocol: Optional[dict[str, Row]] = None) -> str:
-    """The full table: one row per claim id; with ``protocol`` (rows judged from
-    ``results/paper``), a column for the paper's protocol beside this profile's."""
-    header = ["claim", "ref", "what", "unit", "paper", "seed report", "ours", "profile", "verdict", "reason"]
+    """The full table: one row per claim id. *ours* is the primary attack protocol (FGSM as
+    printed); *clipped* the same claim with FGSM clipped to [0, 1], where it involves FGSM.
+    With ``protocol`` (rows judged from ``results/paper``), a column for the paper's protocol."""
+    header = ["claim", "ref", "what", "unit", "paper", "seed report", f"ours ({PRIMARY})", "profile", "verdict",
+              "reason", "ours (clipped): verdict"]
     body = [[f"`{r.id}`", r.ref, r.what, r.unit, r.paper or "—", r.seed_report or "—", ours_text(r),
-             r.profile or "—", f"**{r.verdict}**", r.reason] for r in rows]
+             r.profile or "—", f"**{r.verdict}**", r.reason, _clipped_cell(r)] for r in rows]
     if protocol is not None:
         header.append("paper protocol")
         for line, r in zip(body, rows):
             line.append(_protocol_cell(protocol.get(r.id)))
     return _table(header, body)
+
+
+def protocol_changes(rows: list[Row]) -> list[Row]:
+    """The claims whose verdict under the clipped protocol differs from the primary's."""
+    return [r for r in rows if r.clipped is not None and r.clipped.verdict != r.verdict]
+
+
+def changes_table(rows: list[Row]) -> str:
+    """The claims whose verdict changes with the attack protocol, both values beside the paper's."""
+    changed = protocol_changes(rows)
+    if not changed:
+        return "No claim's verdict changes with the attack protocol.\n"
+    return _table(["claim", "what", "paper", f"ours ({PRIMARY})", "verdict", "ours (clipped)", "verdict (clipped)"],
+                  [[f"`{r.id}`", r.what, r.paper or "—", ours_text(r), f"**{r.verdict}**",
+                    ours_text(r.clipped), f"**{r.clipped.verdict}**"] for r in changed])
 
 
 HEADLINE: tuple[tuple[str, str], ...] = (
@@ -452,8 +500,10 @@ def headline_table(rows: list[Row], protocol: Optional[dict[str, Row]] = None) -
     """The short table for the README: the paper's main MNIST numbers (in %); with
     ``protocol``, our numbers under the paper's own protocol beside them."""
     by = {r.id: r for r in rows}
-    header = ["", "paper", "ours", "verdict"] + (["paper protocol"] if protocol is not None else [])
-    return _table(header, [[what, by[cid].paper or "—", ours_text(by[cid]), by[cid].verdict]
+    header = ["", "paper", f"ours ({PRIMARY})", "verdict", "ours (clipped)"] + (
+        ["paper protocol"] if protocol is not None else [])
+    return _table(header, [[what, by[cid].paper or "—", ours_text(by[cid]), by[cid].verdict,
+                            ours_text(by[cid].clipped) + f" ({by[cid].clipped.verdict})" if by[cid].clipped else "—"]
                            + ([_protocol_cell(protocol.get(cid))] if protocol is not None else [])
                            for cid, what in HEADLINE if cid in by])
 
@@ -526,6 +576,8 @@ def results_markdown(s: Summary, md_path: Path) -> str:
         text.append("The *paper protocol* column holds our numbers under the paper's own protocol "
                     "(`make paper`: the recipe, patience 100, five seeds, 1600-unit nets) from "
                     f"`{_rel(PROTOCOL_DIR, md_dir)}/*.json`, judged by the same rule; '—' where it has not run.\n")
+    text += ["## The attack protocol\n", ATTACK_PROTOCOL_NOTE, "Claims whose verdict changes with it:\n",
+             changes_table(s.rows)]
     text += ["## Every claim\n", claims_table(s.rows, protocol),
              "## Notebooks\n", coverage_table(s),
              "## Figures\n", gallery_markdown(s, md_dir)]
@@ -564,6 +616,7 @@ def plot_ours_vs_paper(rows: list[Row]):
 
     colors = {"reproduced": "tab:green", "direction reproduced": "tab:orange", "not reproduced": "tab:red"}
     pts = numeric_points(rows)
+    clipped = numeric_points([r.clipped for r in rows if r.clipped is not None])
     fig, axes = plt.subplots(1, 2, figsize=(12, 5.5), gridspec_kw={"width_ratios": [3, 2]})
     for ax, (lo, hi), top in ((axes[0], (0, 100), 100.0), (axes[1], (0, SMALL), 2 * SMALL)):
         grid = np.linspace(lo, hi, 801)
@@ -579,6 +632,10 @@ def plot_ours_vs_paper(rows: list[Row]):
             if len(inside) < len(mine):  # off the top of the zoom: a triangle on its edge
                 ax.scatter([p[0] for p in mine if p[1] > top], [top] * (len(mine) - len(inside)), color=color,
                            marker="^", s=40, zorder=3, clip_on=False)
+            other = [p for p in clipped if p[3] == verdict and lo <= p[0] <= hi and p[1] <= top]
+            if other:  # the same claims under the clipped protocol: hollow
+                ax.scatter([p[0] for p in other], [p[1] for p in other], facecolors="none", edgecolors=color,
+                           s=30, zorder=2, label=f"{verdict}, clipped (hollow)")
         labelled = [(x, min(y, top), cid) for x, y, cid, verdict in pts
                     if lo <= x <= hi and (verdict != "reproduced" or hi == SMALL)]
         for (x, y, cid), (dx, dy) in zip(labelled, label_offsets([(x / (hi - lo), y / top) for x, y, _ in labelled])):
@@ -597,7 +654,8 @@ def plot_ours_vs_paper(rows: list[Row]):
     judged = [r for r in rows if r.verdict in ("reproduced", "direction reproduced", "not reproduced")]
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.03), ncol=len(labels), frameon=False)
-    fig.text(0.5, 0.005, f"{len(pts)} of the {len(judged)} judged claims are plotted; the other "
+    fig.text(0.5, 0.005, f"{len(pts)} of the {len(judged)} judged claims are plotted (filled: FGSM as printed; "
+             f"hollow: the {len(clipped)} FGSM claims clipped to [0, 1]); the other "
              f"{len(judged) - len(pts)} are words or thresholds (\"no benefit\", \">5\"), judged in RESULTS.md "
              "but without a point here. Counts in the legend are of plotted claims.",
              ha="center", va="bottom", fontsize=8, color="0.3")

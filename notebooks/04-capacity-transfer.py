@@ -40,9 +40,11 @@
 # The one public reproduction that tried some of these got directions reversed (for example
 # which way the transfer asymmetry points); every direction here is printed as a check.
 #
-# All attacks: FGSM, ε = .25 on MNIST, pixels clipped to [0, 1] (Figure 4's sweep is
-# unclipped, as its range requires). Every model comes from `helpers.experiments` and the
-# model cache: notebook 03's maxout nets are reused, not retrained.
+# All attacks: FGSM, ε = .25 on MNIST, under both protocols of notebook 01: as printed (not
+# clipped; the primary, recorded as each claim's value) and clipped to [0, 1] (recorded beside
+# it). Figure 4's sweep is unclipped, as its range requires. Every model comes from
+# `helpers.experiments` and the model cache: notebook 03's maxout nets are reused, not
+# retrained, including each net trained on FGSM or noise under each protocol.
 
 # %% tags=["parameters"]
 profile = "default"  # smoke | default | paper (REPRO_PROFILE overrides)
@@ -60,9 +62,10 @@ import seaborn as sns
 import torch
 
 from helpers import analysis, data, experiments, metrics, protocol
-from helpers.attacks import fgsm_direction, perturb
+from helpers.attacks import PRIMARY, PROTOCOLS, fgsm_direction, perturb
 from helpers.metrics import predict_proba
 from helpers.plotting import save_fig, show_images
+from helpers.results import paper_value
 
 EPS = experiments.EPS
 DIGITS = [str(k) for k in range(10)]
@@ -89,6 +92,8 @@ print(f"{len(x_test)} test digits; maxout seeds {P.maxout.seeds} (noise-trained:
 # - **base sN**: notebook 03's baseline maxout net (seed N), trained on clean digits;
 # - **adv sN**: notebook 03's net trained on the adversarial objective (α = .5, ε = .25);
 # - **sign / uniform**: notebook 03's nets trained on random ±ε or U(−ε, ε) noise instead;
+# - each of these trained on perturbed inputs comes twice: as printed and, named with
+#   **clipped**, with its inputs clipped to [0, 1];
 # - **softmax**: softmax regression on pixels (notebook 02's configuration);
 # - **RBF**: a shallow RBF network, $p(y = k \mid x) = \exp\big(-\sum_i \beta_{ki}(x_i - \mu_{ki})^2\big)$
 #   with $\beta > 0$ (section 7). Its "probabilities" are these *unnormalised* values, trained
@@ -98,16 +103,24 @@ print(f"{len(x_test)} test digits; maxout seeds {P.maxout.seeds} (noise-trained:
 
 # %%
 wanted = {f"base s{s}": experiments.maxout(P, "clean", s) for s in P.maxout.seeds}
-wanted.update({f"adv s{s}": experiments.maxout(P, "fgsm", s) for s in P.maxout.seeds})
-wanted.update({f"{kind} s{s}": experiments.maxout(P, kind, s) for s in P.maxout.noise_seeds for kind in ("sign", "uniform")})
+for suffix, extra in (("", {}), (" clipped", {"clip": True})):
+    wanted.update({f"adv{suffix} s{s}": experiments.maxout(P, "fgsm", s, **extra) for s in P.maxout.seeds})
+    wanted.update({f"{kind}{suffix} s{s}": experiments.maxout(P, kind, s, **extra)
+                   for s in P.maxout.noise_seeds for kind in ("sign", "uniform")})
 nets = {name: t.model for name, t in zip(wanted, experiments.train_many(list(wanted.values())))}
 nets["softmax"] = experiments.train(experiments.softmax(P)).model
 nets["RBF"] = experiments.train(experiments.rbf(P)).model
 BASE, ADV = f"base s{P.maxout.seeds[0]}", f"adv s{P.maxout.seeds[0]}"
+# the models of each protocol, under the same names: a net trained on perturbed inputs is
+# replaced by its twin trained under the clipped protocol
+twins = {n.replace(" clipped", ""): m for n, m in nets.items() if " clipped " in n}
+by_protocol = {"as printed": {n: m for n, m in nets.items() if " clipped " not in n},
+               "clipped": {n: twins.get(n, m) for n, m in nets.items() if " clipped " not in n}}
 
 # %% [markdown]
 # White-box numbers first (each model attacked through its own gradient): clean error, mean
-# confidence on clean digits, FGSM error and the mean confidence on the FGSM mistakes, in %.
+# confidence on clean digits, FGSM error and the mean confidence on the FGSM mistakes, in %,
+# as printed and (`_clipped`) clipped.
 
 # %%
 overview = pd.DataFrame({name: metrics.robustness(m, x_test, y_test, EPS) for name, m in nets.items()}).T
@@ -124,10 +137,12 @@ overview.round(2)
 # %%
 rbf = overview.loc["RBF"]
 results.record("s7.rbf_clean_conf", rbf["clean_conf"], note=f"{C.rbf_epochs} epochs, unnormalised exp(-d)")
-results.record("s7.rbf_adv_err", rbf["adv_err"])
-results.record("s7.rbf_adv_conf", rbf["adv_conf"])
-print(f"RBF: clean error {rbf['clean_err']:.1f}%, clean confidence {rbf['clean_conf']:.1f}% (paper 60.6%), "
-      f"FGSM error {rbf['adv_err']:.1f}% (paper 55.4%), confidence on mistakes {rbf['adv_conf']:.1f}% (paper 1.2%)")
+results.record("s7.rbf_adv_err", rbf["adv_err"], clipped=rbf["adv_err_clipped"])
+results.record("s7.rbf_adv_conf", rbf["adv_conf"], clipped=rbf["adv_conf_clipped"])
+print(f"RBF: clean error {rbf['clean_err']:.1f}%, clean confidence {rbf['clean_conf']:.1f}% "
+      f"(paper {paper_value('s7.rbf_clean_conf')}%), "
+      f"FGSM error {rbf['adv_err']:.1f}% (paper {paper_value('s7.rbf_adv_err')}%), confidence on mistakes "
+      f"{rbf['adv_conf']:.1f}% (paper {paper_value('s7.rbf_adv_conf')}%)")
 print(f"check: RBF confidence on FGSM mistakes below 10%: {rbf['adv_conf'] < 10}; "
       f"softmax ({overview.loc['softmax', 'adv_conf']:.1f}%) and baseline maxout "
       f"({overview.loc[BASE, 'adv_conf']:.1f}%) above 70%: "
@@ -161,23 +176,27 @@ plt.show()
 #
 # Rows: the model whose gradient crafted the FGSM examples; columns: the model classifying
 # them. The diagonal is the white-box error. The paper's pair is the baseline → adversarially
-# trained net (19.6%) and the reverse (40.9%).
+# trained net (19.6%) and the reverse (40.9%). One matrix per protocol (top: as printed;
+# bottom: clipped), each with the nets trained under that protocol.
 
 # %%
-preds = analysis.transfer_predictions(nets, x_test, y_test, EPS)
-transfer = analysis.error_matrix(preds, y_test)
+preds = {name: analysis.transfer_predictions(models, x_test, y_test, EPS, PROTOCOLS[name])
+         for name, models in by_protocol.items()}
+transfer = {name: analysis.error_matrix(p, y_test) for name, p in preds.items()}
 # the same wrong class: among examples both the crafting model and the classifier get wrong
-same = pd.DataFrame({src: {tgt: 100 * analysis.same_wrong_class(row[src], p, y_test, both_wrong=True)
-                           for tgt, p in row.items()} for src, row in preds.items()}).T
+same = {name: pd.DataFrame({src: {tgt: 100 * analysis.same_wrong_class(row[src], q, y_test, both_wrong=True)
+                                  for tgt, q in row.items()} for src, row in p.items()}).T
+        for name, p in preds.items()}
 
-fig, axes = plt.subplots(1, 2, figsize=(15, 5.8))
-sns.heatmap(transfer, annot=True, fmt=".0f", cmap="rocket_r", vmin=0, vmax=100, ax=axes[0],
-            cbar_kws={"label": "error %"})
-axes[0].set_title(f"FGSM error (ε = {EPS}): crafted on row, classified by column")
-sns.heatmap(same, annot=True, fmt=".0f", cmap="mako_r", vmin=0, vmax=100, ax=axes[1],
-            cbar_kws={"label": "same wrong class %"})
-axes[1].set_title("of the examples both get wrong: same wrong class %")
-for ax in axes:
+fig, axes = plt.subplots(2, 2, figsize=(15, 11.6))
+for row, name in zip(axes, PROTOCOLS):
+    sns.heatmap(transfer[name], annot=True, fmt=".0f", cmap="rocket_r", vmin=0, vmax=100, ax=row[0],
+                cbar_kws={"label": "error %"})
+    row[0].set_title(f"FGSM {name} (ε = {EPS}): error, crafted on row, classified by column")
+    sns.heatmap(same[name], annot=True, fmt=".0f", cmap="mako_r", vmin=0, vmax=100, ax=row[1],
+                cbar_kws={"label": "same wrong class %"})
+    row[1].set_title(f"FGSM {name}: of the examples both get wrong, same wrong class %")
+for ax in axes.flat:
     ax.set_xlabel("classified by")
     ax.set_ylabel("crafted on")
     ax.tick_params(axis="y", labelrotation=0)
@@ -187,14 +206,18 @@ plt.show()
 
 # %%
 seeds = P.maxout.seeds
-base_to_adv = [transfer.loc[f"base s{s}", f"adv s{s}"] for s in seeds]
-adv_to_base = [transfer.loc[f"adv s{s}", f"base s{s}"] for s in seeds]
-results.record("s6.transfer_base_to_adv", base_to_adv, note="same seed pairs; error of the adv net")
-results.record("s6.transfer_adv_to_base", adv_to_base, note="same seed pairs; error of the base net")
-print(f"crafted on base, error of adv net:  {np.mean(base_to_adv):.1f}% (paper 19.6%)")
-print(f"crafted on adv,  error of base net: {np.mean(adv_to_base):.1f}% (paper 40.9%)")
-print(f"check: asymmetry in the paper's direction (adv -> base > base -> adv): "
-      f"{np.mean(adv_to_base) > np.mean(base_to_adv)}")
+pairs = {name: {"base_to_adv": [t.loc[f"base s{s}", f"adv s{s}"] for s in seeds],
+                "adv_to_base": [t.loc[f"adv s{s}", f"base s{s}"] for s in seeds]} for name, t in transfer.items()}
+results.record("s6.transfer_base_to_adv", pairs[PRIMARY]["base_to_adv"], clipped=pairs["clipped"]["base_to_adv"],
+               note="same seed pairs; error of the adv net (trained under the same protocol)")
+results.record("s6.transfer_adv_to_base", pairs[PRIMARY]["adv_to_base"], clipped=pairs["clipped"]["adv_to_base"],
+               note="same seed pairs; error of the base net")
+for name, pair in pairs.items():
+    print(f"FGSM {name}: crafted on base, error of adv net {np.mean(pair['base_to_adv']):.1f}% "
+          f"(paper {paper_value('s6.transfer_base_to_adv')}%); crafted on adv, error of base net "
+          f"{np.mean(pair['adv_to_base']):.1f}% (paper {paper_value('s6.transfer_adv_to_base')}%); "
+          f"asymmetry in the paper's direction (adv -> base > base -> adv): "
+          f"{np.mean(pair['adv_to_base']) > np.mean(pair['base_to_adv'])}")
 
 # %% [markdown]
 # The paper's asymmetry says that the adversarially trained net's gradient points at
@@ -216,21 +239,24 @@ print(f"check: asymmetry in the paper's direction (adv -> base > base -> adv): "
 # on the examples crafted on maxout).
 
 # %%
-agree_rows = {}
-for s in seeds:
-    pr = preds[f"base s{s}"]
-    ref, soft, rb = pr[f"base s{s}"], pr["softmax"], pr["RBF"]
-    agree_rows[s] = {
-        "s8.agree_softmax_maxout": 100 * analysis.same_wrong_class(ref, soft, y_test),
-        "s8.agree_rbf_maxout": 100 * analysis.same_wrong_class(ref, rb, y_test),
-        "s8.agree_both_wrong_softmax_maxout": 100 * analysis.same_wrong_class(ref, soft, y_test, both_wrong=True),
-        "s8.agree_both_wrong_rbf_maxout": 100 * analysis.same_wrong_class(ref, rb, y_test, both_wrong=True),
-        "s8.agree_rbf_softmax": 100 * analysis.same_wrong_class(soft, rb, y_test, both_wrong=True),
-    }
-agree = pd.DataFrame(agree_rows)
-for cid, row in agree.iterrows():
-    results.record(cid, row.tolist(), note="crafted on the baseline maxout; one value per seed")
-agree_table = results.table().loc[agree.index, ["what", "paper", "ours", "std"]]
+agree = {}
+for name, p in preds.items():
+    rows = {}
+    for s in seeds:
+        pr = p[f"base s{s}"]
+        ref, soft, rb = pr[f"base s{s}"], pr["softmax"], pr["RBF"]
+        rows[s] = {
+            "s8.agree_softmax_maxout": 100 * analysis.same_wrong_class(ref, soft, y_test),
+            "s8.agree_rbf_maxout": 100 * analysis.same_wrong_class(ref, rb, y_test),
+            "s8.agree_both_wrong_softmax_maxout": 100 * analysis.same_wrong_class(ref, soft, y_test, both_wrong=True),
+            "s8.agree_both_wrong_rbf_maxout": 100 * analysis.same_wrong_class(ref, rb, y_test, both_wrong=True),
+            "s8.agree_rbf_softmax": 100 * analysis.same_wrong_class(soft, rb, y_test, both_wrong=True),
+        }
+    agree[name] = pd.DataFrame(rows)
+for cid, row in agree[PRIMARY].iterrows():
+    results.record(cid, row.tolist(), clipped=agree["clipped"].loc[cid].tolist(),
+                   note="crafted on the baseline maxout; one value per seed")
+agree_table = results.table().loc[agree[PRIMARY].index, ["what", "paper", "ours", "ours (clipped)", "std"]]
 agree_table.round(1)
 
 # %%
@@ -238,7 +264,8 @@ fig, ax = plt.subplots(figsize=(9, 3.6))
 labels = ["softmax = maxout\n(maxout wrong)", "RBF = maxout\n(maxout wrong)", "softmax = maxout\n(both wrong)",
           "RBF = maxout\n(both wrong)", "RBF = softmax\n(both wrong)"]
 pos = np.arange(len(labels))
-ax.bar(pos, agree_table["ours"], color="C0", label="ours (mean over seeds)")
+ax.bar(pos - 0.2, agree_table["ours"], width=0.4, color="C0", label=f"ours, FGSM {PRIMARY} (mean over seeds)")
+ax.bar(pos + 0.2, agree_table["ours (clipped)"], width=0.4, color="C9", label="ours, FGSM clipped")
 ax.scatter(pos, agree_table["paper"], marker="*", s=160, color="black", zorder=5, label="paper")
 ax.set_xticks(pos, labels, fontsize="small")
 ax.set(ylabel="same wrong class %", ylim=(0, 100), title="Section 8: where models are fooled, they agree")
@@ -247,10 +274,11 @@ save_fig("section8-agreement", fig)
 plt.show()
 
 # %%
-a = agree.mean(1)
-print(f"check: softmax shares maxout's wrong class more often than the RBF network does: "
-      f"{a['s8.agree_softmax_maxout'] > a['s8.agree_rbf_maxout']} (maxout wrong), "
-      f"{a['s8.agree_both_wrong_softmax_maxout'] > a['s8.agree_both_wrong_rbf_maxout']} (both wrong)")
+for name, table in agree.items():
+    a = table.mean(1)
+    print(f"check, FGSM {name}: softmax shares maxout's wrong class more often than the RBF network does: "
+          f"{a['s8.agree_softmax_maxout'] > a['s8.agree_rbf_maxout']} (maxout wrong), "
+          f"{a['s8.agree_both_wrong_softmax_maxout'] > a['s8.agree_both_wrong_rbf_maxout']} (both wrong)")
 
 # %% [markdown]
 # The order of the paper's numbers is the claim: softmax regression, a linear model, shares
@@ -396,9 +424,12 @@ print(f"for comparison, the adversarially trained net {ADV} (notebook 03): FGSM 
 
 # %%
 members = [t.model for t in experiments.train_many([analysis.ensemble_config(P, s) for s in range(C.ensemble)])]
-ens = analysis.ensemble_attack(members, x_test, y_test, EPS)
-results.record("s9.ensemble_attack_all", 100 * ens["all"], note=f"{C.ensemble} members x {C.ensemble_epochs} epochs")
+ens_both = {name: analysis.ensemble_attack(members, x_test, y_test, EPS, clip) for name, clip in PROTOCOLS.items()}
+ens = ens_both[PRIMARY]
+results.record("s9.ensemble_attack_all", 100 * ens["all"], clipped=100 * ens_both["clipped"]["all"],
+               note=f"{C.ensemble} members x {C.ensemble_epochs} epochs")
 results.record("s9.ensemble_attack_one", [100 * v for v in ens["one"]],
+               clipped=[100 * v for v in ens_both["clipped"]["one"]],
                note=f"one value per member attacked; {C.ensemble} members x {C.ensemble_epochs} epochs")
 ens_table = pd.DataFrame({
     "member clean error %": [100 * v for v in ens["member_clean"]],
@@ -406,7 +437,9 @@ ens_table = pd.DataFrame({
     "ensemble error, this member attacked %": [100 * v for v in ens["one"]],
 }, index=[f"member {s}" for s in range(C.ensemble)])
 print(f"ensemble of {C.ensemble}: clean error {100 * ens['clean']:.2f}%; FGSM on the whole ensemble "
-      f"{100 * ens['all']:.1f}% (paper 91.1%); FGSM on one member {100 * np.mean(ens['one']):.1f}% (paper 87.9%)")
+      f"{100 * ens['all']:.1f}% (paper {paper_value('s9.ensemble_attack_all')}%); FGSM on one member "
+      f"{100 * np.mean(ens['one']):.1f}% (paper {paper_value('s9.ensemble_attack_one')}%); clipped: "
+      f"{100 * ens_both['clipped']['all']:.1f}% and {100 * np.mean(ens_both['clipped']['one']):.1f}%")
 ens_table.round(2)
 
 # %%
@@ -417,7 +450,8 @@ bars = {"ensemble, clean": 100 * ens["clean"], "members, clean (mean)": 100 * np
 ax.barh(list(bars), list(bars.values()), color=["C2", "C2", "C0", "C1", "C3"])
 ax.scatter(100 * np.array(ens["one"]), ["ensemble, one member attacked (mean)"] * len(ens["one"]),
            color="black", s=12, zorder=5, label="each member attacked")
-ax.scatter([87.9, 91.1], ["ensemble, one member attacked (mean)", "ensemble attacked"], marker="*", s=180,
+ax.scatter([paper_value("s9.ensemble_attack_one"), paper_value("s9.ensemble_attack_all")],
+           ["ensemble, one member attacked (mean)", "ensemble attacked"], marker="*", s=180,
            color="gold", edgecolor="black", zorder=6, label="paper (12 nets)")
 ax.set(xlabel="error %", xlim=(0, 100), title=f"Section 9: an ensemble of {C.ensemble} maxout nets under FGSM (ε = {EPS})")
 ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)

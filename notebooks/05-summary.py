@@ -94,11 +94,21 @@ plt.show()
 display(Markdown(summary.claims_table(S.rows)))
 
 # %% [markdown]
-# The same table as a data frame, to sort or filter:
+# ## The attack protocol
+#
+# Every claim on FGSM examples was measured twice, and each value judged on its own.
+
+# %%
+display(Markdown(summary.ATTACK_PROTOCOL_NOTE))
+display(Markdown(summary.changes_table(S.rows)))
+
+# %% [markdown]
+# Every claim as a data frame, to sort or filter:
 
 # %%
 frame = pd.DataFrame([{"claim": r.id, "paper": r.paper, "seed report": r.seed_report,
                        "ours": summary.ours_text(r), "profile": r.profile, "verdict": r.verdict,
+                       "verdict (clipped)": r.clipped.verdict if r.clipped else "",
                        "reason": r.reason} for r in S.rows]).set_index("claim")
 frame.groupby("verdict").size().rename("claims").to_frame()
 

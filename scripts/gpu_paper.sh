@@ -37,8 +37,8 @@ from helpers import experiments, profiles
 from helpers.training import cache_path
 P = profiles.get_profile(sys.argv[1]); P.maxout.precision = sys.argv[3]
 out = Path(sys.argv[2]); out.mkdir(parents=True, exist_ok=True)
-for objective in ("clean", "fgsm"):  # the seed-0 240-unit nets a figure needs
-    path = cache_path(experiments.maxout(P, objective, P.maxout.seeds[0]))
+for objective, extra in (("clean", {}), ("fgsm", {}), ("fgsm", {"clip": True})):  # the seed-0 nets of Fig. 3
+    path = cache_path(experiments.maxout(P, objective, P.maxout.seeds[0], **extra))
     if path.exists():
         shutil.copy(path, out / path.name); print("kept", path.name)
 PY

@@ -7,7 +7,7 @@ from helpers import analysis as A
 from helpers import data as D
 from helpers import experiments, models as M, profiles
 from helpers.attacks import fgsm, fgsm_direction
-from helpers.metrics import error_rate, predict_proba, robustness
+from helpers.metrics import error_rate, predict_proba
 
 
 def _maxout(seed: int, units: int = 8) -> M.MaxoutMLP:
@@ -165,13 +165,6 @@ def test_capacity_and_ensemble_configs():
     from helpers.training import build_model
     net = build_model(A.capacity_config(P, 7, 3))
     assert sum(isinstance(m, M.Maxout) for m in net.modules()) == 3 and net.first_layer.units == 7
-
-
-def test_robustness_keys_and_ranges(digits):
-    x, y = digits
-    r = robustness(_maxout(0), x, y)
-    assert set(r) == {"clean_err", "clean_conf", "adv_err", "adv_conf"}
-    assert all(0 <= r[k] <= 100 for k in ("clean_err", "clean_conf", "adv_err"))
 
 
 # ----------------------------------------------------------------- CIFAR-10 path on synthetic data

@@ -112,4 +112,5 @@ def test_fgsm_direction_gives_fgsm_at_every_eps(digits):
     d = fgsm_direction(model, x, y, batch_size=10)
     assert torch.equal(d, input_gradient(model, x, y).sign())
     for eps in (0.1, 0.25):
-        assert torch.equal((x + eps * d).clamp(0, 1), fgsm(model, x, y, eps))
+        assert torch.equal((x + eps * d).clamp(0, 1), fgsm(model, x, y, eps, (0.0, 1.0)))
+        assert torch.equal(x + eps * d, fgsm(model, x, y, eps))  # the primary protocol: as printed

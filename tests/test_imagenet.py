@@ -54,7 +54,8 @@ def test_fgsm_demo_on_random_googlenet(photo, net, demo):
     names, d = I.categories(), demo
     assert d.x_adv.shape == d.sign.shape == photo.shape
     assert (d.x_adv - photo).abs().max() <= I.EPS + 1e-6  # within the max-norm budget
-    assert 0 <= d.x_adv.min() and d.x_adv.max() <= 1
+    clipped = I.fgsm_demo(net, photo, eps=I.EPS, names=names, clip=True).x_adv
+    assert 0 <= clipped.min() and clipped.max() <= 1 and torch.equal(clipped, d.x_adv.clamp(0, 1))
     assert set(d.sign.unique().tolist()) <= {-1.0, 0.0, 1.0} and (d.sign != 0).float().mean() > 0.9
     # the same example as the shared attack
     assert torch.allclose(d.x_adv, fgsm(net, photo, torch.tensor([d.label]), I.EPS), atol=1e-7)

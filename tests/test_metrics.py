@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from helpers.attacks import fgsm
+from helpers.attacks import PRIMARY, PROTOCOLS, fgsm
 from helpers.metrics import agreement, confidence_on_mistakes, eps_sweep, error_rate, evaluate, robustness
 from helpers.models import MaxoutMLP
 
@@ -27,27 +27,26 @@ def test_agreement_within_mask():
     assert agreement(a, b, torch.tensor([True, False, True, False])) == 1.0
 
 
-def test_eps_sweep_matches_fgsm_at_each_eps():
+def test_eps_sweep_matches_fgsm_at_each_eps_under_both_protocols():
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(50, 1, 28, 28, generator=g), torch.randint(0, 10, (50,), generator=g)
     model = MaxoutMLP(units=8, pieces=2, init_range=0.5)
     rows = eps_sweep(model, x, y, [0.0, 0.1, 0.3])
-    assert [r["eps"] for r in rows] == [0.0, 0.1, 0.3]
+    assert [(r["protocol"], r["eps"]) for r in rows] == [(p, e) for p in PROTOCOLS for e in (0.0, 0.1, 0.3)]
     for r in rows:
-        want = evaluate(model, fgsm(model, x, y, r["eps"]), y)
+        want = evaluate(model, fgsm(model, x, y, r["eps"], PROTOCOLS[r["protocol"]]), y)
         assert r["error"] == want["error"] and r["conf_mean"] == want["conf_mean"]
 
 
-def test_robustness_clipped_and_unclipped_match_fgsm():
+def test_robustness_reports_both_protocols_and_each_matches_fgsm():
     g = torch.Generator().manual_seed(1)
     x, y = torch.rand(60, 1, 28, 28, generator=g), torch.randint(0, 10, (60,), generator=g)
     model = MaxoutMLP(units=8, pieces=2, init_range=0.5)
-    r = robustness(model, x, y, 0.3, unclipped=True)
-    for clip, err, conf in (((0.0, 1.0), "adv_err", "adv_conf"), (None, "adv_err_unclipped", "adv_conf_unclipped")):
+    r = robustness(model, x, y, 0.3)
+    assert set(r) == {"clean_err", "clean_conf", "adv_err", "adv_conf", "adv_err_clipped", "adv_conf_clipped"}
+    for clip, err, conf in ((None, "adv_err", "adv_conf"), ((0.0, 1.0), "adv_err_clipped", "adv_conf_clipped")):
         want = evaluate(model, fgsm(model, x, y, 0.3, clip), y)
         assert math.isclose(r[err], 100 * want["error"], rel_tol=1e-6)
         assert math.isclose(r[conf], 100 * want["conf_wrong"], rel_tol=1e-6)
-    assert r["adv_conf_unclipped"] != r["adv_conf"]  # the clip mattered here
-    assert "adv_err_unclipped" not in robustness(model, x, y, 0.3)
-    r_none = robustness(model, x, y, 0.3, clip=None, unclipped=True)  # nothing to clip: one pass serves both
-    assert r_none["adv_err"] == r_none["adv_err_unclipped"] == r["adv_err_unclipped"]
+    assert r["adv_conf_clipped"] != r["adv_conf"]  # the clip mattered here
+    assert PRIMARY == "as printed" and PROTOCOLS[PRIMARY] is None  # adv_err is the formula as printed

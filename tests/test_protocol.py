@@ -27,6 +27,13 @@ def test_a_group_writes_its_claims_and_a_rerun_skips_it(tmp_path):
     assert ids == {"s6.maxout240_clean_err", "s4.maxout_adv_err", "s4.maxout_adv_conf"}
     assert all(0 <= c["value"] <= 100 for c in blob["claims"])
     assert set(blob["nets"]) == {"baseline s0"} and blob["nets"]["baseline s0"]["history"]
+    adv, _ = _run(tmp_path, groups=["adv240"])
+    claims = {c["id"]: c for c in json.loads((tmp_path / "results" / "adv240.json").read_text())["claims"]}
+    nets = json.loads((tmp_path / "results" / "adv240.json").read_text())["nets"]
+    assert set(nets) == {"adversarial s0", "adversarial clipped s0"}  # one net per attack protocol
+    err = claims["s6.advtrained_adv_err"]
+    assert err["value"] == nets["adversarial s0"]["scores"]["adv_err"]
+    assert err["clipped"]["value"] == nets["adversarial clipped s0"]["scores"]["adv_err_clipped"]
     again, lines = _run(tmp_path, groups=["base240"])
     assert again["base240"] == "done before" and "skipped" in lines[0]
 
@@ -73,7 +80,7 @@ def test_the_gpu_script_dry_runs_on_the_cpu(tmp_path):
     with tarfile.open(tmp_path / "out" / "paper-results.tar.gz") as tar:
         names = set(tar.getnames())
     assert {"./base240.json", "./adv240.json", "./bench-population.json"} <= names
-    assert sum(n.startswith("./weights/") and n.endswith(".pt") for n in names) == 2
+    assert sum(n.startswith("./weights/") and n.endswith(".pt") for n in names) == 3
     log = (tmp_path / "out" / "log.txt").read_text()
     assert "base240: done" in log and "large: nothing to train at this profile" in log
 

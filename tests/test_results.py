@@ -52,3 +52,14 @@ def test_ci95_is_the_t_interval_of_the_mean():
     assert ci95(2.0, 2) == pytest.approx(12.706 * 2.0 / 2 ** 0.5)
     assert ci95(1.0, 5) == pytest.approx(2.776 / 5 ** 0.5)
     assert ci95(1.0, 100) == pytest.approx(1.96 / 10)
+
+
+def test_a_claim_on_fgsm_examples_keeps_both_protocols(tmp_path):
+    r = Results("03-maxout", "default", tmp_path)
+    e = r.record("s6.advtrained_adv_err", [30.0, 32.0], clipped=[20.0, 22.0, 24.0])
+    assert e["protocol"] == "as printed" and math.isclose(e["value"], 31.0)
+    assert math.isclose(e["clipped"]["value"], 22.0) and e["clipped"]["n_seeds"] == 3
+    assert math.isclose(e["clipped"]["std"], 2.0) and e["clipped"]["ci95"] > e["clipped"]["std"]
+    assert "clipped" not in r.record("s6.maxout240_clean_err", 1.2)  # not on FGSM examples: one value
+    table = r.table()
+    assert table.loc["s6.advtrained_adv_err", "ours"] == 31.0 and table.loc["s6.advtrained_adv_err", "ours (clipped)"] == 22.0

@@ -284,3 +284,24 @@ def test_paper_protocol_column_beside_the_profile(dirs, tmp_path):
     assert line.split("|")[9].strip() == "**not reproduced**"  # 1.3 at this profile
     assert next(l for l in table.splitlines() if "`s4.maxout_adv_err`" in l).rstrip(" |").endswith("—")
     assert summary.protocol_rows(tmp_path / "nothing") is None
+
+
+def test_each_protocol_is_judged_on_its_own_and_changes_are_listed(dirs):
+    res, figs = dirs
+    r = Results("03-maxout", "default", res)
+    r.record("s4.maxout_adv_err", 89.0, clipped=60.0)  # paper 89.4: reproduced as printed only
+    r.record("s6.advtrained_adv_err", 18.0, clipped=70.0)  # paper 17.9; clipped: 70 > the baseline's 60
+    r.record("s6.maxout240_clean_err", 1.0)
+    r.save()
+    by = rows(res, figs)
+    assert by["s4.maxout_adv_err"].verdict == "reproduced"
+    assert by["s4.maxout_adv_err"].clipped.verdict == "direction reproduced"  # 60 > 50, from the rule
+    # the clipped direction check compares clipped values (70 against the baseline's clipped 60)
+    assert by["s6.advtrained_adv_err"].clipped.verdict == "not reproduced"
+    assert "60.0" in by["s6.advtrained_adv_err"].clipped.reason
+    assert by["s6.maxout240_clean_err"].clipped is None
+    changed = [r.id for r in summary.protocol_changes(list(by.values()))]
+    assert changed == ["s4.maxout_adv_err", "s6.advtrained_adv_err"]
+    table = summary.changes_table(list(by.values()))
+    assert "`s6.advtrained_adv_err`" in table and "s6.maxout240_clean_err" not in table
+    assert "ours (clipped): verdict" in summary.claims_table(list(by.values()))
