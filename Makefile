@@ -12,6 +12,7 @@ GNU_TIME := $(shell /usr/bin/time -f %M -o /dev/null true >/dev/null 2>&1 && ech
 GROUP ?=
 BUDGET ?=
 STOP_AFTER ?=
+PRECISION ?=
 
 .PHONY: help setup data sync report test html bench paper gpu-pack gpu-unpack clean
 
@@ -21,7 +22,7 @@ help:
 	@echo "make sync                                  pair notebooks/*.py with their .ipynb (jupytext)"
 	@echo "make html                                  render the executed notebooks to build/html"
 	@echo "make bench                                 training/attack throughput against the machine's matmul rate"
-	@echo "make paper [GROUP=adv240] [BUDGET=s] [STOP_AFTER=s]  the paper's protocol, group by group, into results/paper"
+	@echo "make paper [GROUP=adv240] [BUDGET=s] [STOP_AFTER=s] [PRECISION=bf16]  the paper's protocol, group by group"
 	@echo "make gpu-pack / gpu-unpack TAR=...          carry MNIST to a GPU machine / unpack what came back"
 
 # The venv is made once; a second run installs nothing (the stamp is newer than its inputs).
@@ -61,7 +62,7 @@ bench: data
 	$(BIN)/python bench/run.py
 
 paper: data
-	$(BIN)/python scripts/paper.py $(if $(GROUP),--group $(GROUP)) $(if $(BUDGET),--budget $(BUDGET)) $(if $(STOP_AFTER),--stop-after $(STOP_AFTER))
+	$(BIN)/python scripts/paper.py $(if $(GROUP),--group $(GROUP)) $(if $(BUDGET),--budget $(BUDGET)) $(if $(STOP_AFTER),--stop-after $(STOP_AFTER)) $(if $(PRECISION),--precision $(PRECISION))
 
 # MNIST's raw files, gzipped (11 MB), for scripts/gpu_paper.sh on a machine with no network
 gpu-pack: data

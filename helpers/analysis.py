@@ -25,12 +25,11 @@ import torch
 from torch import nn
 
 from . import data as D
-from .attacks import PRIMARY, PROTOCOLS, Clip, fgsm_direction, perturb
+from .attacks import EPS, PRIMARY, PROTOCOLS, Clip, fgsm_direction, perturb
 from .metrics import agreement, confidence_on_mistakes, error_rate, predict_proba
 from .models import Classifier
 from .training import TrainConfig, train_model
 
-EPS = 0.25  # the paper's MNIST budget
 CIFAR_EPS = 0.1  # section 4: eps on preprocessed CIFAR-10
 RUBBISH_THRESHOLD = 0.5  # Appendix A: a rubbish input is a mistake when any class gets p > .5
 

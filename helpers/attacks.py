@@ -21,6 +21,7 @@ from .models import model_loss
 
 Clip = Optional[Tuple[float, float]]
 
+EPS = 0.25  # the paper's MNIST budget (pixels in [0, 1])
 PRIMARY = "as printed"
 PROTOCOLS: dict[str, Clip] = {"as printed": None, "clipped": (0.0, 1.0)}  # the primary first
 

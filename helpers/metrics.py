@@ -6,7 +6,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from .attacks import PRIMARY, PROTOCOLS, Clip, fgsm_direction, perturb
+from .attacks import EPS, PRIMARY, PROTOCOLS, fgsm_direction, perturb
 from .models import probabilities
 
 
@@ -51,7 +51,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, fl
             "conf_mean": p.max(1).values.mean().item()}
 
 
-def robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float = 0.25) -> dict[str, float]:
+def robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float = EPS) -> dict[str, float]:
     """Clean error, mean clean confidence, and FGSM error and confidence on its mistakes under
     both protocols, in %: ``adv_err`` / ``adv_conf`` as printed (the primary), and
     ``adv_err_clipped`` / ``adv_conf_clipped`` clipped to [0, 1], from one gradient."""

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from . import data as D
 from . import models as M
 from . import paths
-from .attacks import perturb, random_sign_noise, uniform_noise
+from .attacks import EPS, perturb, random_sign_noise, uniform_noise
 
 CACHE_VERSION = 2  # bump when the loop's maths changes, so stale models are not reused
 
@@ -68,7 +68,7 @@ class TrainConfig:
     train_split: str = "train"  # "train": 50k, validation on the other 10k; "train_full": all 60k, no validation
     objective: str = "clean"
     alpha: float = 0.5
-    eps: float = 0.25
+    eps: float = EPS
     clip: bool = True  # keep perturbed training inputs in [0, 1]
     l1: float = 0.0
     augment_from: Optional[dict] = None  # a TrainConfig as a dict
@@ -207,7 +207,7 @@ def worst_case_linear_scores(model: nn.Module, scores: torch.Tensor, y: torch.Te
 
 
 def adversarial_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, objective: str = "fgsm",
-                     alpha: float = 0.5, eps: float = 0.25, clip: bool = True,
+                     alpha: float = 0.5, eps: float = EPS, clip: bool = True,
                      generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """The training objective alpha J(x) + (1 - alpha) J(x~) in the model's current mode.
 

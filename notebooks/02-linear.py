@@ -46,11 +46,10 @@ from helpers import data, experiments, linear, metrics
 from helpers.attacks import PRIMARY, PROTOCOLS, fgsm, perturb
 from helpers.plotting import save_fig
 from helpers.results import paper_claims
+from helpers.results import paper_value as paper
 
 EPS = experiments.EPS  # .25, the paper's MNIST budget
 CLAIMS = paper_claims()
-def paper(claim_id):
-    return float(CLAIMS[claim_id]["paper_value"])
 
 t_start = time.perf_counter()
 x37, y37 = data.subset(*data.two_class(*data.mnist("test")), P.n_test)

@@ -160,7 +160,8 @@ for name, color in ((BASE, "C0"), ("softmax", "C1"), ("RBF", "C2")):
     axes[1].hist(pa.max(1).values[wrong].numpy(), bins=bins, alpha=0.55, color=color, label=name, density=True)
 axes[0].set(title="clean digits: confidence of the prediction", xlabel="top probability", ylabel="density")
 axes[1].set(title=f"FGSM (ε = {EPS}) mistakes: confidence in the wrong class", xlabel="top probability")
-axes[1].axvline(0.012, color="C2", ls=":", label="paper RBF mean (1.2%)")
+axes[1].axvline(paper_value("s7.rbf_adv_conf") / 100, color="C2", ls=":",
+                label=f"paper RBF mean ({paper_value('s7.rbf_adv_conf'):g}%)")
 axes[1].legend(fontsize="small")
 save_fig("rbf-confidence", fig)
 plt.show()
@@ -516,15 +517,18 @@ results.table().loc[lambda d: d.index.str.startswith("appA.rubbish") & ~d.index.
 fig, axes = plt.subplots(1, 2, figsize=(13, 3.8), gridspec_kw={"width_ratios": [3, 2]})
 share = pd.DataFrame({name: 100 * np.array(r["classes"]) for name, r in rub.items() if r["n_fooled"]}, index=DIGITS)
 share.plot.bar(ax=axes[0], width=0.8)
-axes[0].scatter([5], [45.3], marker="*", s=180, color="gold", edgecolor="black", zorder=5,
-                label="paper: 45.3% are '5' (maxout)")
+five = paper_value("appA.rubbish_maxout_class5_share")
+axes[0].scatter([5], [five], marker="*", s=180, color="gold", edgecolor="black", zorder=5,
+                label=f"paper: {five:g}% are '5' (maxout)")
 axes[0].set(xlabel="class given to a rubbish input (p > .5)", ylabel="share of the fooled inputs %",
             title="Which classes rubbish lands in")
 axes[0].legend(fontsize="x-small")
-paper_err = {"maxout + sigmoids": 68, "softmax regression": 59.8, "RBF": 0}
+paper_err = {"maxout + sigmoids": "appA.rubbish_maxout_sigmoid_err", "softmax regression": "appA.rubbish_softmax_err",
+             "RBF": "appA.rubbish_rbf_err"}
 names = list(rub)
 axes[1].barh(names, [100 * rub[n]["error"] for n in names], color="C0", label="ours")
-axes[1].scatter([98.35 if n.startswith("maxout + softmax") else paper_err[n] for n in names], names,
+axes[1].scatter([paper_value("appA.rubbish_maxout_softmax_err" if n.startswith("maxout + softmax") else paper_err[n])
+                 for n in names], names,
                 marker="*", s=160, color="black", zorder=5, label="paper")
 axes[1].set(xlabel="rubbish inputs given a class with p > .5 (%)", xlim=(0, 105), title="Rubbish error")
 axes[1].legend(fontsize="small")
