@@ -52,3 +52,16 @@ def test_every_profile_builds_valid_maxout_configs(name):
         assert cfg.train_split == P.maxout.train_split
     # the paper early-stops on the 50k split and retrains on 60k; default trains on 60k outright
     assert (P.maxout.train_split, P.maxout.retrain) == {"paper": ("train", "continue")}.get(name, ("train_full", "none"))
+
+
+def test_nets_trained_on_perturbed_inputs_follow_the_primary_attack_protocol():
+    from helpers import experiments
+    from helpers.attacks import PRIMARY, PROTOCOLS
+
+    P = profiles.get_profile("default")
+    primary_clips = PROTOCOLS[PRIMARY] is not None
+    for objective in ("fgsm", "sign", "uniform"):
+        assert experiments.maxout(P, objective).clip is primary_clips
+        assert experiments.maxout(P, objective, clip=True).clip is True  # the clipped protocol's twin
+    # a clean net perturbs nothing: it keeps TrainConfig's default, so its cache key is the same whatever the primary
+    assert experiments.maxout(P, "clean").key() == experiments.maxout(P, "clean", clip=True).key()
