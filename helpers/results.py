@@ -5,7 +5,9 @@
 (``ci95``: half-width of the 95% confidence interval of the mean over seeds). A claim measured
 on FGSM examples also has ``"protocol"`` (the primary's name, ``attacks.PRIMARY``) and
 ``"clipped": {"value", "std", "ci95", "n_seeds"}``, its value under the other protocol. Claim
-ids and the paper's values come from ``paper_claims.csv`` (a copy of the project's claim list).
+ids and the paper's values come from ``paper_claims.csv`` (a copy of the project's claim list,
+with three columns of ours: the direction of comparison the paper argues for a claim, the claim
+or constant it compares with, and the argument, which the summary's verdicts apply).
 """
 from __future__ import annotations
 

@@ -59,36 +59,20 @@ the seed report's value. *Ours* is the mean over seeds (± sample standard devia
 - **missing**: the notebook did not run, or recorded no value. Never counted as reproduced.
 """
 
-# claim -> (relation, other claim id or a constant, the paper's argument). Applied only when
-# the number itself is outside the tolerance; both sides are *our* values.
-DIRECTIONS: dict[str, tuple[str, Union[str, Number], str]] = {
-    "fig1.gibbon_adv_conf": (">", "fig1.panda_clean_conf", "the adversarial image is labelled more confidently than the clean one"),
-    "seed.googlenet_eps02_wrong_conf": (">", 50, "FGSM mistakes are confident"),
-    "seed.googlenet_eps03_acc": ("<", "seed.googlenet_mnist_val_acc", "FGSM lowers accuracy"),
-    "s4.softmax_adv_err": (">", 50, "most FGSM examples fool a linear model"),
-    "s4.softmax_adv_conf": (">", 50, "FGSM mistakes are confident"),
-    "fig2.logreg37_adv_err": (">", 50, "most FGSM examples fool a linear model"),
-    "s4.maxout_adv_err": (">", 50, "most FGSM examples fool a maxout net"),
-    "s4.maxout_adv_conf": (">", 50, "FGSM mistakes are confident"),
-    "s6.maxout240_adv_clean_err": ("<", "s6.maxout240_clean_err", "adversarial training regularizes"),
-    "s6.maxout1600_adv_clean_err": ("<", "s6.maxout1600_clean_err", "adversarial training regularizes"),
-    "s6.advtrained_adv_err": ("<", "s4.maxout_adv_err", "adversarial training makes the net harder to fool"),
-    "s6.advtrained_adv_conf": ("<", "s4.maxout_adv_conf", "the adversarially trained net's mistakes are less confident"),
-    "s6.noise_sign_adv_err": (">", "s6.advtrained_adv_err", "noise training helps far less than adversarial training"),
-    "s6.noise_uniform_adv_err": (">", "s6.advtrained_adv_err", "noise training helps far less than adversarial training"),
-    "s6.transfer_base_to_adv": ("<", "s6.transfer_adv_to_base", "the adversarially trained net resists transferred examples better than the base net"),
-    "s6.transfer_adv_to_base": (">", "s6.transfer_base_to_adv", "the adversarially trained net resists transferred examples better than the base net"),
-    "s7.rbf_adv_err": ("<", "s4.maxout_adv_err", "the RBF network is harder to fool than maxout"),
-    "s7.rbf_adv_conf": ("<", "s4.maxout_adv_conf", "the RBF network's mistakes have low confidence"),
-    "s7.rbf_clean_conf": (">", "s7.rbf_adv_conf", "the RBF network is more confident on clean inputs than on its FGSM mistakes"),
-    "s8.agree_softmax_maxout": (">", "s8.agree_rbf_maxout", "a linear model shares maxout's mistakes more than the RBF does"),
-    "s8.agree_both_wrong_softmax_maxout": (">", "s8.agree_both_wrong_rbf_maxout", "a linear model shares maxout's mistakes more than the RBF does"),
-    "s9.ensemble_attack_one": ("<", "s9.ensemble_attack_all", "attacking one member transfers, but less than attacking the ensemble"),
-    "s9.ensemble_attack_all": (">", 50, "an ensemble is still fooled"),
-    "appA.rubbish_maxout_softmax_err": (">", 50, "most Gaussian rubbish is labelled confidently"),
-    "appA.rubbish_maxout_sigmoid_err": ("<", "appA.rubbish_maxout_softmax_err", "sigmoid outputs accept less rubbish than softmax"),
-    "appA.rubbish_rbf_err": ("<", "appA.rubbish_softmax_err", "the RBF network rejects rubbish that softmax regression accepts"),
-}
+
+def _directions() -> dict[str, tuple[str, Union[str, Number], str]]:
+    """claim -> (relation, other claim id or a constant, the paper's argument), from the claim
+    list's ``direction`` columns. Applied only when the number itself is outside the
+    tolerance; both sides are *our* values."""
+    out: dict[str, tuple[str, Union[str, Number], str]] = {}
+    for cid, row in paper_claims().items():
+        if row.get("direction"):
+            other = row["direction_vs"]
+            out[cid] = (row["direction"], other if other in paper_claims() else float(other), row["direction_why"])
+    return out
+
+
+DIRECTIONS = _directions()
 
 ATTACK_PROTOCOL_NOTE = f"""\
 Every claim measured on FGSM examples is recorded under two protocols and judged under each by

@@ -45,6 +45,15 @@ def test_claim_list_parses_into_complete_rows():
                for row in paper_claims().values())
 
 
+def test_every_direction_compares_with_a_claim_or_a_number():
+    claims = paper_claims()
+    assert summary.DIRECTIONS and all(rel in ("<", ">") and why for rel, _, why in summary.DIRECTIONS.values())
+    for cid, (rel, other, why) in summary.DIRECTIONS.items():
+        assert isinstance(other, float) or other in claims, (cid, other)
+    # a claim without a direction has none of the three columns
+    assert all(bool(r["direction"]) == bool(r["direction_vs"]) == bool(r["direction_why"]) for r in claims.values())
+
+
 def test_tolerance_closed_forms():
     assert summary.tolerance(0.94) == pytest.approx(0.3)
     assert summary.tolerance(0.0) == pytest.approx(0.3)
