@@ -6,7 +6,9 @@ The notebooks tell the story; these modules hold the logic once:
 - ``profiles``  the ``smoke`` / ``default`` / ``paper`` sizes of every experiment
 - ``data``      MNIST (verified raw files, in-memory tensors) and the CIFAR-10 code path
 - ``models``    softmax / logistic regression, ``Maxout``, ``RBFNetwork``, GoogLeNet adapter
-- ``attacks``   ``fgsm``, noise baselines of the same budget, an iterated (PGD) attack
+- ``attacks``   ``fgsm``, the two attack protocols (as printed, clipped), noise baselines of
+                the same budget, an iterated (PGD) attack
+- ``experiments`` every trained model's configuration, built from a profile
 - ``training``  one loop for clean, adversarial and noise objectives, with a model cache
 - ``population`` many maxout nets of one architecture trained in lockstep (same cache)
 - ``protocol``  the paper's protocol as groups of nets (``make paper``)

@@ -11,10 +11,10 @@ Reusable pieces of notebook 04:
 - ``gaussian_rubbish`` / ``rubbish_eval``: Appendix A's N(0, I) "rubbish class" inputs;
 - ``logit_sweep`` / ``linear_fit_r2``: figure 4's logits along the FGSM direction and a
   number for "how linear" they are;
-- ``capacity_config`` / ``ensemble_config`` / ``robustness``: FGSM error against width and
-  depth, and the ensemble members;
-- ``convmaxout_config`` / ``cifar_experiment``: section 4's CIFAR-10 conv maxout, which needs
-  the data set (``DataUnavailable`` where it cannot be downloaded).
+- ``cifar_experiment``: section 4's CIFAR-10 conv maxout, which needs the data set
+  (``DataUnavailable`` where it cannot be downloaded).
+
+The nets these take are configured in ``helpers.experiments``.
 """
 from __future__ import annotations
 
@@ -25,12 +25,12 @@ import torch
 from torch import nn
 
 from . import data as D
+from . import experiments
 from .attacks import EPS, PRIMARY, PROTOCOLS, Clip, fgsm_direction, perturb
 from .metrics import agreement, confidence_on_mistakes, error_rate, predict_proba
 from .models import Classifier
-from .training import TrainConfig, train_model
+from .training import train_model
 
-CIFAR_EPS = 0.1  # section 4: eps on preprocessed CIFAR-10
 RUBBISH_THRESHOLD = 0.5  # Appendix A: a rubbish input is a mistake when any class gets p > .5
 
 
@@ -192,47 +192,7 @@ def sweep_r2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_values: Seq
 
 
 # --------------------------------------------------------------------------- capacity
-# The recipe's +-.005 initialisation makes every net crawl for its first epochs (a 20-unit net
-# is still at ~60% validation error after two epochs; deep narrow nets longer). The capacity
-# sweep and the ensemble get short schedules at the laptop profile, so they start from
-# +-.05 instead: a 240-unit net then reaches ~4% validation error after one epoch. Both keep
-# the 50,000-example split whatever the profile's maxout split (notebook 04's budget).
-FAST_INIT = 0.05
-
-
-def capacity_config(P: SimpleNamespace, units: int, depth: int, seed: int = 0) -> TrainConfig:
-    """A clean maxout net of ``depth`` maxout layers of ``units`` units (5 pieces), trained
-    for ``P.capacity.epochs``. No hidden dropout: dropout .5 on a handful of units cripples
-    the narrow nets in a short schedule, and this sweep asks what *capacity* buys, not
-    what dropout does (inputs keep the recipe's .2)."""
-    from . import experiments
-
-    if units < 1 or depth < 1:
-        raise ValueError("units and depth must be >= 1")
-    args = {"layers": depth, "init_range": FAST_INIT, "dropout_hidden": 0.0}
-    return experiments.maxout(P, "clean", seed=seed, units=units, epochs=P.capacity.epochs, model_args=args,
-                              monitor_adv=False, train_split="train")
-
-
-def ensemble_config(P: SimpleNamespace, seed: int) -> TrainConfig:
-    """Ensemble member ``seed``: the recipe's maxout net (dropout included) with
-    ``P.capacity.ensemble_units`` units, ``P.capacity.ensemble_epochs`` epochs, ``FAST_INIT``."""
-    from . import experiments
-
-    c = P.capacity
-    return experiments.maxout(P, "clean", seed=seed, units=c.ensemble_units, epochs=c.ensemble_epochs,
-                              model_args={"init_range": FAST_INIT}, monitor_adv=False, train_split="train")
-
-
 # --------------------------------------------------------------------------- CIFAR-10
-def convmaxout_config(P: SimpleNamespace, seed: int = 0, **overrides) -> TrainConfig:
-    """Section 4's convolutional maxout net on (standardised) CIFAR-10."""
-    args = dict(model="convmaxout", data="cifar10", epochs=P.capacity.cifar_epochs, optimizer="adam",
-                lr=1e-3, batch_size=128, eps=CIFAR_EPS, clip=False, seed=seed)
-    args.update(overrides)
-    return TrainConfig(**args)
-
-
 def cifar_test_set(n: Optional[int] = None) -> tuple[torch.Tensor, torch.Tensor]:
     """CIFAR-10 test images standardised with the *training* statistics (what the net saw)."""
     xtr, _ = D.cifar10("train")
@@ -247,10 +207,10 @@ def cifar_experiment(P: SimpleNamespace, n_test: Optional[int] = None, n_rubbish
     """Train (or load) the conv maxout net; its FGSM error and confidence on mistakes at
     eps = .1 (unclipped: the inputs are standardised, not in [0, 1]) and its error on
     ``n_rubbish`` N(0, I) 3 x 32 x 32 inputs, all in %. Raises ``DataUnavailable`` offline."""
-    trained = train_model(convmaxout_config(P, **overrides), progress=progress)
+    trained = train_model(experiments.convmaxout_config(P, **overrides), progress=progress)
     x, y = cifar_test_set(n_test)
     model = trained.model
-    pa = predict_proba(model, perturb("fgsm", model, x, y, CIFAR_EPS, clip=None, batch_size=500))
+    pa = predict_proba(model, perturb("fgsm", model, x, y, experiments.CIFAR_EPS, clip=None, batch_size=500))
     rub = rubbish_eval(predict_proba(model, gaussian_rubbish(n_rubbish, (3, 32, 32))))
     return {"clean_err": 100 * error_rate(predict_proba(model, x), y), "adv_err": 100 * error_rate(pa, y),
             "adv_conf": 100 * confidence_on_mistakes(pa, y), "rubbish_err": 100 * rub["error"],

@@ -11,22 +11,16 @@ Labels follow ``helpers.data.two_class``: 0 (the digit 3) -> y = -1, 1 (the digi
 """
 from __future__ import annotations
 
-import dataclasses
 import math
-from types import SimpleNamespace
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import experiments
 from .attacks import Clip, fgsm, input_gradient
 from .models import LogisticRegression
-from .training import TrainConfig, linear_weights, worst_case_linear_scores
-
-SWEEP_LR = 1e-3  # Adam step for the section-5 sweep (see logreg37_sweep)
-
+from .training import linear_weights, worst_case_linear_scores
 
 def signed(y: torch.Tensor) -> torch.Tensor:
     """Labels {0, 1} -> {-1., +1.} (the paper's convention for logistic regression)."""
@@ -115,38 +109,6 @@ def bound_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, 
         xb, yb = x[i:i + batch_size], y[i:i + batch_size]
         wrong += int((worst_case_linear_scores(model, model(xb), yb, eps).argmax(1) != yb).sum())
     return wrong / max(1, len(x))
-
-
-def logreg37_sweep(P: SimpleNamespace, eps: float = 0.0, l1: float = 0.0) -> TrainConfig:
-    """The 3-vs-7 logistic regression of the section-5 sweep: adversarial (closed form) when
-    ``eps > 0``, else clean with L1 weight decay ``l1``.
-
-    Why Adam instead of the canonical SGD (lr .05, momentum .9): both penalties push every
-    weight by a constant amount (eps or l1 times sign w), which with that step makes the
-    weights rattle around zero from epoch to epoch; Adam's small steps let them settle.
-    Adversarial models keep the epoch with the best *adversarial* validation error (at their
-    own eps), as the paper does for its adversarially trained nets.
-    """
-    if eps < 0 or l1 < 0:
-        raise ValueError("eps and l1 must be >= 0")
-    if eps > 0:
-        cfg = experiments.logreg37(P, "worst_case_linear", eps=eps, l1=l1)
-        return cfg.replace(optimizer="adam", lr=SWEEP_LR, stop_on="adversarial")
-    return experiments.logreg37(P, "clean", l1=l1).replace(optimizer="adam", lr=SWEEP_LR)
-
-
-def softmax_l1_like(P: SimpleNamespace, eps: float) -> TrainConfig:
-    """Softmax regression trained on alpha J(x) + (1 - alpha) J(per-logit worst case), the
-    multiclass 'L1-like' penalty of section 5 (alpha .5, the paper's weight)."""
-    return experiments.softmax(P, "worst_case_linear").replace(eps=eps)
-
-
-def softmax_mix(P: SimpleNamespace, eps: float) -> TrainConfig:
-    """Softmax regression retrained on the training split plus its FGSM examples (eps,
-    clipped) crafted once on the plain softmax model: a fixed 1:1 mix of clean and
-    adversarial examples, the seed report's second approach."""
-    source = dataclasses.asdict(experiments.softmax(P, "clean"))
-    return experiments.softmax(P, "clean").replace(eps=eps, augment_from=source)
 
 
 def direction(base_error: float, new_error: float, n: int, z: float = 2.0) -> str:

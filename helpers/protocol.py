@@ -104,7 +104,7 @@ def _large_claims(nets: dict, scores: dict, R: Results) -> None:
 
 
 def _ensemble(P: SimpleNamespace) -> dict[str, TrainConfig]:
-    return {f"member s{s}": analysis.ensemble_config(P, s) for s in range(P.capacity.ensemble)}
+    return {f"member s{s}": experiments.ensemble_config(P, s) for s in range(P.capacity.ensemble)}
 
 
 def _ensemble_claims(nets: dict, scores: dict, R: Results) -> None:
@@ -118,7 +118,7 @@ def _ensemble_claims(nets: dict, scores: dict, R: Results) -> None:
 
 
 def _capacity(P: SimpleNamespace) -> dict[str, TrainConfig]:
-    return {f"{u} units x {d} layers": analysis.capacity_config(P, u, d)
+    return {f"{u} units x {d} layers": experiments.capacity_config(P, u, d)
             for u in P.capacity.units for d in P.capacity.depths}
 
 

@@ -227,9 +227,9 @@ pd.DataFrame(rows).round(3)
 ATTACK_EPS = (0.1, EPS)
 sweep_models = {}
 for e in P.linear.eps_train:
-    sweep_models["adversarial", e] = experiments.train(linear.logreg37_sweep(P, eps=e))
+    sweep_models["adversarial", e] = experiments.train(experiments.logreg37_sweep(P, eps=e))
 for lam in P.linear.l1:
-    sweep_models["L1", lam] = experiments.train(linear.logreg37_sweep(P, l1=lam))
+    sweep_models["L1", lam] = experiments.train(experiments.logreg37_sweep(P, l1=lam))
 
 
 def sweep_row(kind, strength, trained):
@@ -341,8 +341,8 @@ plt.show()
 # %%
 SEED_EPS = 0.3  # the seed report's largest eps, used for both of its adversarial trainings
 soft = {"plain": experiments.train(experiments.softmax(P, "clean")),
-        "L1-like (per-logit worst case)": experiments.train(linear.softmax_l1_like(P, SEED_EPS)),
-        "1:1 mix, pre-generated": experiments.train(linear.softmax_mix(P, SEED_EPS))}
+        "L1-like (per-logit worst case)": experiments.train(experiments.softmax_l1_like(P, SEED_EPS)),
+        "1:1 mix, pre-generated": experiments.train(experiments.softmax_mix(P, SEED_EPS))}
 plain = soft["plain"].model
 
 adv_plain = {name: metrics.evaluate(plain, perturb("fgsm", plain, x_test, y_test, EPS, clip), y_test)

@@ -371,7 +371,7 @@ plt.show()
 cap_rows = []
 for depth in C.depths:
     for units in C.units:
-        cfg = analysis.capacity_config(P, units, depth)
+        cfg = experiments.capacity_config(P, units, depth)
         net = experiments.train(cfg).model
         n_params = sum(p.numel() for p in net.parameters())
         cap_rows.append({"units": units, "depth": depth, "parameters": n_params,
@@ -424,7 +424,7 @@ print(f"for comparison, the adversarially trained net {ADV} (notebook 03): FGSM 
 # epochs each (printed) — fewer and shorter than the paper's at the laptop profile.
 
 # %%
-members = [t.model for t in experiments.train_many([analysis.ensemble_config(P, s) for s in range(C.ensemble)])]
+members = [t.model for t in experiments.train_many([experiments.ensemble_config(P, s) for s in range(C.ensemble)])]
 ens_both = {name: analysis.ensemble_attack(members, x_test, y_test, EPS, clip) for name, clip in PROTOCOLS.items()}
 ens = ens_both[PRIMARY]
 results.record("s9.ensemble_attack_all", 100 * ens["all"], clipped=100 * ens_both["clipped"]["all"],

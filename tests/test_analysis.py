@@ -5,7 +5,8 @@ import torch
 
 from helpers import analysis as A
 from helpers import data as D
-from helpers import experiments, models as M, profiles
+from helpers import models as M, profiles
+from helpers import experiments as E
 from helpers.attacks import fgsm, fgsm_direction
 from helpers.metrics import error_rate, predict_proba
 
@@ -151,19 +152,19 @@ def test_logit_sweep_of_a_linear_model_is_exactly_linear(digits):
 def test_capacity_and_ensemble_configs():
     P = profiles.get_profile("smoke")
     c = P.capacity
-    one = A.capacity_config(P, 7, 1)
+    one = E.capacity_config(P, 7, 1)
     assert one.model_args == {"units": 7, "pieces": P.maxout.pieces, "layers": 1,
-                              "init_range": A.FAST_INIT, "dropout_hidden": 0.0}
+                              "init_range": E.FAST_INIT, "dropout_hidden": 0.0}
     assert one.objective == "clean" and one.epochs == c.epochs
-    assert A.capacity_config(P, 7, 1, seed=1).key() != one.key()
+    assert E.capacity_config(P, 7, 1, seed=1).key() != one.key()
     with pytest.raises(ValueError):
-        A.capacity_config(P, 0, 1)
-    members = [A.ensemble_config(P, s) for s in range(3)]
+        E.capacity_config(P, 0, 1)
+    members = [E.ensemble_config(P, s) for s in range(3)]
     assert len({m.key() for m in members}) == 3  # different seeds, different nets
     assert all(m.epochs == c.ensemble_epochs and m.model_args["units"] == c.ensemble_units for m in members)
     # the built nets have the depth and width asked for
     from helpers.training import build_model
-    net = build_model(A.capacity_config(P, 7, 3))
+    net = build_model(E.capacity_config(P, 7, 3))
     assert sum(isinstance(m, M.Maxout) for m in net.modules()) == 3 and net.first_layer.units == 7
 
 
@@ -185,13 +186,13 @@ def test_convmaxout_trains_and_attacks_on_synthetic_cifar(fake_cifar):
     for k in ("clean_err", "adv_err", "rubbish_err"):
         assert 0 <= out[k] <= 100
     # the model and its attack: standardised inputs, unclipped, moved by exactly eps
-    cfg = A.convmaxout_config(P, **small)
-    assert cfg.data == "cifar10" and cfg.eps == A.CIFAR_EPS and cfg.clip is False
-    model = experiments.train(cfg, progress=False).model  # cached by the experiment above
+    cfg = E.convmaxout_config(P, **small)
+    assert cfg.data == "cifar10" and cfg.eps == E.CIFAR_EPS and cfg.clip is False
+    model = E.train(cfg, progress=False).model  # cached by the experiment above
     x, y = A.cifar_test_set()
     assert x.shape == (60, 3, 32, 32)
-    x_adv = fgsm(model, x, y, A.CIFAR_EPS, clip=None)
-    assert torch.allclose((x_adv - x).abs().amax(), torch.tensor(A.CIFAR_EPS))
+    x_adv = fgsm(model, x, y, E.CIFAR_EPS, clip=None)
+    assert torch.allclose((x_adv - x).abs().amax(), torch.tensor(E.CIFAR_EPS))
     assert model(x).shape == (60, 10)
 
 

@@ -2,6 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from helpers import experiments as E
 from helpers import linear as L
 from helpers import models as M
 from helpers.attacks import fgsm, random_sign_noise
@@ -108,12 +109,12 @@ def test_sweep_configs():
     from helpers.profiles import get_profile
 
     P = get_profile("smoke")
-    adv, l1 = L.logreg37_sweep(P, eps=0.25), L.logreg37_sweep(P, l1=1e-2)
+    adv, l1 = E.logreg37_sweep(P, eps=0.25), E.logreg37_sweep(P, l1=1e-2)
     assert adv.objective == "worst_case_linear" and adv.alpha == 0 and adv.stop_on == "adversarial"
     assert l1.objective == "clean" and l1.l1 == 1e-2 and l1.stop_on == "clean"
-    assert adv.key() != L.logreg37_sweep(P, eps=0.1).key()
+    assert adv.key() != E.logreg37_sweep(P, eps=0.1).key()
     with pytest.raises(ValueError):
-        L.logreg37_sweep(P, eps=-1)
-    mix = L.softmax_mix(P, 0.3)
+        E.logreg37_sweep(P, eps=-1)
+    mix = E.softmax_mix(P, 0.3)
     assert mix.augment_from["objective"] == "clean" and mix.augment_from["augment_from"] is None and mix.eps == 0.3
-    assert L.softmax_l1_like(P, 0.3).objective == "worst_case_linear"
+    assert E.softmax_l1_like(P, 0.3).objective == "worst_case_linear"
