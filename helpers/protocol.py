@@ -24,7 +24,7 @@ from typing import Callable, Optional
 
 import torch
 
-from . import analysis, data, experiments, metrics, paths, population
+from . import data, ensembles, experiments, metrics, paths, population
 from .attacks import PRIMARY, PROTOCOLS
 from .machine import device_name
 from .results import Results
@@ -109,7 +109,7 @@ def _ensemble(P: SimpleNamespace) -> dict[str, TrainConfig]:
 
 def _ensemble_claims(nets: dict, scores: dict, R: Results) -> None:
     x, y = data.mnist("test")
-    ens = {name: analysis.ensemble_attack([t.model for t in nets.values()], x, y, EPS, clip)
+    ens = {name: ensembles.ensemble_attack([t.model for t in nets.values()], x, y, EPS, clip)
            for name, clip in PROTOCOLS.items()}
     R.record("s9.ensemble_attack_all", 100 * ens[PRIMARY]["all"], clipped=100 * ens["clipped"]["all"],
              note=f"{len(nets)} members")

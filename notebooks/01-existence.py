@@ -65,7 +65,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from helpers import data, experiments, imagenet, linearity, metrics
+from helpers import data, experiments, imagenet, local_linearity, metrics
 from helpers.attacks import PRIMARY, PROTOCOLS, perturb
 from helpers.data import DataUnavailable
 from helpers.plotting import save_fig
@@ -189,16 +189,16 @@ print(f"clean: {digit_demo.clean.name} ({100 * digit_demo.clean.confidence:.1f}%
 # and clipped.
 #
 # All sweeps below perturb along a fixed direction per digit and scale it by $\epsilon$
-# (`helpers.linearity.direction_sweep`); for FGSM the gradient at the clean digit does not
+# (`helpers.local_linearity.direction_sweep`); for FGSM the gradient at the clean digit does not
 # depend on $\epsilon$, so this is exactly FGSM at every $\epsilon$ from one backward pass.
 # Every kind is swept as printed (not clipped); FGSM is swept clipped to [0, 1] as well (the
 # noise is not, to keep the sweep's cost down: the comparison of direction against size in
 # section 4 is made under the primary protocol).
 
 # %%
-rows, probas = linearity.direction_sweep(net, x_eval, y_eval, EPS_GRID, kinds=("fgsm", "sign", "uniform"),
+rows, probas = local_linearity.direction_sweep(net, x_eval, y_eval, EPS_GRID, kinds=("fgsm", "sign", "uniform"),
                                         clip=PROTOCOLS[PRIMARY])
-rows_c, probas_c = linearity.direction_sweep(net, x_eval, y_eval, EPS_GRID, kinds=("fgsm",), clip=PROTOCOLS["clipped"])
+rows_c, probas_c = local_linearity.direction_sweep(net, x_eval, y_eval, EPS_GRID, kinds=("fgsm",), clip=PROTOCOLS["clipped"])
 sweep = pd.DataFrame([{**r, "protocol": PRIMARY} for r in rows] + [{**r, "protocol": "clipped"} for r in rows_c])
 
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.6), sharey=True, layout="constrained")
@@ -291,9 +291,9 @@ x_lin, y_lin = x_eval[: max(1, len(x_eval) // 2)], y_eval[: max(1, len(y_eval) /
 EPS_DIM = 0.1
 KS = [0, 49, 98, 196, 294, 392, 588, 784]
 # w = the gradient of the margin at each clean digit: computed once, used by both measurements
-pieces = {"softmax regression": linearity.margin_gradient(softmax, x_lin, y_lin),
-          "GoogLeNet": linearity.margin_gradient(net, x_lin, y_lin)}
-dim = {name: linearity.dimension_sweep(model, x_lin, y_lin, EPS_DIM, KS, seed=0, piece=pieces[name])
+pieces = {"softmax regression": local_linearity.margin_gradient(softmax, x_lin, y_lin),
+          "GoogLeNet": local_linearity.margin_gradient(net, x_lin, y_lin)}
+dim = {name: local_linearity.dimension_sweep(model, x_lin, y_lin, EPS_DIM, KS, seed=0, piece=pieces[name])
        for name, model in [("softmax regression", softmax), ("GoogLeNet", net)]}
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.9), layout="constrained")
@@ -328,8 +328,8 @@ lin_table
 
 # %%
 FO_EPS = [0.01, 0.03, 0.1, 0.3]
-fo = linearity.first_order(net, x_lin, y_lin, FO_EPS, piece=pieces["GoogLeNet"])
-fo_soft = linearity.first_order(softmax, x_lin, y_lin, FO_EPS, piece=pieces["softmax regression"])
+fo = local_linearity.first_order(net, x_lin, y_lin, FO_EPS, piece=pieces["GoogLeNet"])
+fo_soft = local_linearity.first_order(softmax, x_lin, y_lin, FO_EPS, piece=pieces["softmax regression"])
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
 for i, eps in enumerate(FO_EPS):
@@ -427,7 +427,7 @@ if inet is not None:
           f'"{panda_clipped.adversarial.name}" {100 * panda_clipped.adversarial.confidence:.1f}% clipped '
           f'(paper: "gibbon" {paper_value("fig1.gibbon_adv_conf"):g}%)')
     # the dimension argument across data sets: first-order eps needed to flip the top class
-    m_in, w_in, _ = linearity.margin_gradient(inet, photo, torch.tensor([panda.clean.index]))
+    m_in, w_in, _ = local_linearity.margin_gradient(inet, photo, torch.tensor([panda.clean.index]))
     eps_flip = (m_in / w_in.flatten(1).abs().sum(1)).item()
     print(f"first-order eps to flip: {eps_flip:.5f} on the 224 x 224 x 3 photograph (n = {photo[0].numel()}), "
           f"against a median of {lin_table.loc['median first-order eps to flip (margin / ||w||_1)', 'GoogLeNet']:.4f} "

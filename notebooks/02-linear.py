@@ -42,7 +42,7 @@ import pandas as pd
 import torch
 from torchvision.utils import make_grid
 
-from helpers import data, experiments, linear, metrics
+from helpers import data, experiments, linear_models, metrics
 from helpers.attacks import PRIMARY, PROTOCOLS, fgsm, perturb
 from helpers.plotting import save_fig
 from helpers.results import paper_claims
@@ -91,14 +91,14 @@ adv_err = {k: metrics.model_error(logreg, v, y37) for k, v in adv37.items()}
 check = pd.DataFrame([{"attack": k + (" (not clipped)" if clip is None else " to [0, 1]"),
                        "error %": 100 * adv_err[k],
                        "FGSM = x - eps*y*sign(w), share of examples %":
-                           100 * linear.fgsm_exactness(logreg, x37, y37, EPS, clip)["exact"],
+                           100 * linear_models.fgsm_exactness(logreg, x37, y37, EPS, clip)["exact"],
                        "input gradient exactly 0 (float32 saturation) %":
-                           100 * linear.fgsm_exactness(logreg, x37, y37, EPS, clip)["saturated"],
-                       "max |FGSM - closed form|": (v - linear.worst_case_examples(logreg, x37, y37, EPS, clip))
+                           100 * linear_models.fgsm_exactness(logreg, x37, y37, EPS, clip)["saturated"],
+                       "max |FGSM - closed form|": (v - linear_models.worst_case_examples(logreg, x37, y37, EPS, clip))
                            .abs().max().item()}
                       for k, clip in PROTOCOLS.items() for v in [adv37[k]]])
 print(f"clean test error: {100 * clean_err:.2f}%  (paper {paper('fig2.logreg37_clean_err')}%)")
-print(f"eps * ||w||_1 = {EPS} * {linear.l1_norm(logreg):.1f} = {EPS * linear.l1_norm(logreg):.1f}: "
+print(f"eps * ||w||_1 = {EPS} * {linear_models.l1_norm(logreg):.1f} = {EPS * linear_models.l1_norm(logreg):.1f}: "
       f"the drop in margin the attack causes on every example")
 check.round(3)
 
@@ -118,12 +118,12 @@ check.round(3)
 # table's `ours (clipped)` column.
 
 # %%
-margins = (linear.signed(y37) * logreg.logit(x37)).detach()
+margins = (linear_models.signed(y37) * logreg.logit(x37)).detach()
 fig, ax = plt.subplots(figsize=(7, 3.2))
 ax.hist(margins.numpy(), bins=60, color="C0")
 ax.axvline(0, color="black", lw=1)
-ax.axvline(EPS * linear.l1_norm(logreg), color="C3", ls="--",
-           label=f"eps ||w||_1 = {EPS * linear.l1_norm(logreg):.1f}")
+ax.axvline(EPS * linear_models.l1_norm(logreg), color="C3", ls="--",
+           label=f"eps ||w||_1 = {EPS * linear_models.l1_norm(logreg):.1f}")
 ax.set(xlabel="margin y (w.x + b) of a clean test digit", ylabel="digits",
        title=f"Every digit left of the dashed line is fooled by the eps = .25 attack {PRIMARY} (not clipped)")
 ax.legend()
@@ -192,13 +192,13 @@ results.table().loc[["fig2.logreg37_clean_err", "fig2.logreg37_adv_err"]]
 # %%
 signs = {"3s (y = -1)": y37 == 0, "7s (y = +1)": y37 == 1}
 printed_eta = x37 - EPS * w.sign().view(1, 1, 28, 28)  # the printed derivation's eta, no y
-clean_loss = torch.nn.functional.softplus(-linear.signed(y37) * logreg.logit(x37)).detach()
+clean_loss = torch.nn.functional.softplus(-linear_models.signed(y37) * logreg.logit(x37)).detach()
 rows = []
 for name, mask in signs.items():
     rows.append({"digits": name,
                  "clean loss": clean_loss[mask].mean().item(),
-                 "worst-case loss (ours)": linear.worst_case_loss(logreg, x37, y37, EPS)[mask].mean().item(),
-                 "printed formula's loss": linear.printed_loss(logreg, x37, y37, EPS)[mask].mean().item(),
+                 "worst-case loss (ours)": linear_models.worst_case_loss(logreg, x37, y37, EPS)[mask].mean().item(),
+                 "printed formula's loss": linear_models.printed_loss(logreg, x37, y37, EPS)[mask].mean().item(),
                  "clean error %": 100 * metrics.model_error(logreg, x37[mask], y37[mask]),
                  "error, eta = -eps y sign(w) %":
                      100 * metrics.model_error(logreg, adv37[PRIMARY][mask], y37[mask]),
@@ -241,12 +241,12 @@ def sweep_row(kind, strength, trained):
            "last-epoch valid error %": 100 * trained.history[-1]["valid_error"]}
     for a in ATTACK_EPS:
         row[f"worst-case error eps={a} %"] = 100 * metrics.model_error(
-            m, linear.worst_case_examples(m, x37, y37, a, PROTOCOLS[PRIMARY]), y37)
+            m, linear_models.worst_case_examples(m, x37, y37, a, PROTOCOLS[PRIMARY]), y37)
     for a in ATTACK_EPS:
         row[f"worst-case error eps={a}, clipped %"] = 100 * metrics.model_error(
-            m, linear.worst_case_examples(m, x37, y37, a, PROTOCOLS["clipped"]), y37)
-    row["||w||_1"] = linear.l1_norm(m)
-    row["FGSM exact %"] = 100 * linear.fgsm_exactness(m, x37, y37, EPS)["exact"]
+            m, linear_models.worst_case_examples(m, x37, y37, a, PROTOCOLS["clipped"]), y37)
+    row["||w||_1"] = linear_models.l1_norm(m)
+    row["FGSM exact %"] = 100 * linear_models.fgsm_exactness(m, x37, y37, EPS)["exact"]
     return row
 
 
@@ -296,7 +296,7 @@ for ax, ((kind, s), t) in zip(np.atleast_1d(axes), sweep_models.items()):
     lim = max(wi.abs().max().item(), 1e-8)
     ax.imshow(wi, cmap="RdBu_r", vmin=-lim, vmax=lim)
     label = ("plain" if s == 0 else f"eps {s:g}") if kind == "adversarial" else f"L1 {s:g}"
-    ax.set_title(f"{label}\n||w||_1 = {linear.l1_norm(t.model):.1f}", fontsize="small")
+    ax.set_title(f"{label}\n||w||_1 = {linear_models.l1_norm(t.model):.1f}", fontsize="small")
     ax.axis("off")
 fig.suptitle("Learned weights (each panel on its own symmetric colour scale; red = towards 7)", y=1.05)
 save_fig("logreg37-weights", fig)
@@ -394,7 +394,7 @@ plt.show()
 
 # %%
 pd.DataFrame([{"model": name, "eps": e,
-               "per-logit bound error %": 100 * linear.bound_error(t.model, x_test, y_test, e),
+               "per-logit bound error %": 100 * linear_models.bound_error(t.model, x_test, y_test, e),
                f"FGSM error, {PRIMARY} (not clipped) %": 100 * metrics.evaluate(
                    t.model, perturb("fgsm", t.model, x_test, y_test, e, None), y_test)["error"]}
               for name, t in soft.items() for e in (0.1, EPS, SEED_EPS)]).round(2)
@@ -458,7 +458,7 @@ for c, t in maxout_nets.items():
                   "train error %": 100 * metrics.model_error(t.model, x_mtrain, y_mtrain),
                   "clean test error %": rob["clean_err"],
                   FGSM_COL[PRIMARY]: rob["adv_err"], FGSM_COL["clipped"]: rob["adv_err_clipped"],
-                  "||W_1||_1": linear.l1_norm(t.model)})
+                  "||W_1||_1": linear_models.l1_norm(t.model)})
 mtab = pd.DataFrame(mrows)
 mtab.round({c: 3 for c in mtab.columns if c != "L1 coefficient"})
 
@@ -487,7 +487,7 @@ base = mtab[mtab["L1 coefficient"] == 0].iloc[0]
 big = mtab[mtab["L1 coefficient"] == 0.0025].iloc[0]
 small = mtab[(mtab["L1 coefficient"] > 0) & (mtab["L1 coefficient"] < 0.0025)]
 # per protocol: does each smaller coefficient change the FGSM error against no L1?
-words = {p: {r["L1 coefficient"]: linear.direction(base[col] / 100, r[col] / 100, len(x_test))
+words = {p: {r["L1 coefficient"]: linear_models.direction(base[col] / 100, r[col] / 100, len(x_test))
              for _, r in small.iterrows()} for p, col in FGSM_COL.items()}
 # the claim fails if any smaller coefficient helps, so record the most favourable outcome
 verdict = {p: next(w for w in ("benefit", "no benefit", "harm") if w in ws.values()) for p, ws in words.items()}

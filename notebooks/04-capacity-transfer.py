@@ -61,7 +61,7 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from helpers import analysis, data, experiments, metrics, protocol
+from helpers import cifar, data, ensembles, experiments, local_linearity, metrics, protocol, rubbish, transfer
 from helpers.attacks import PRIMARY, PROTOCOLS, fgsm_direction, perturb
 from helpers.metrics import predict_proba
 from helpers.plotting import save_fig, show_images
@@ -181,17 +181,17 @@ plt.show()
 # bottom: clipped), each with the nets trained under that protocol.
 
 # %%
-preds = {name: analysis.transfer_predictions(models, x_test, y_test, EPS, PROTOCOLS[name])
+preds = {name: transfer.transfer_predictions(models, x_test, y_test, EPS, PROTOCOLS[name])
          for name, models in by_protocol.items()}
-transfer = {name: analysis.error_matrix(p, y_test) for name, p in preds.items()}
+matrix = {name: transfer.error_matrix(p, y_test) for name, p in preds.items()}
 # the same wrong class: among examples both the crafting model and the classifier get wrong
-same = {name: pd.DataFrame({src: {tgt: 100 * analysis.same_wrong_class(row[src], q, y_test, both_wrong=True)
+same = {name: pd.DataFrame({src: {tgt: 100 * transfer.same_wrong_class(row[src], q, y_test, both_wrong=True)
                                   for tgt, q in row.items()} for src, row in p.items()}).T
         for name, p in preds.items()}
 
 fig, axes = plt.subplots(2, 2, figsize=(15, 11.6))
 for row, name in zip(axes, PROTOCOLS):
-    sns.heatmap(transfer[name], annot=True, fmt=".0f", cmap="rocket_r", vmin=0, vmax=100, ax=row[0],
+    sns.heatmap(matrix[name], annot=True, fmt=".0f", cmap="rocket_r", vmin=0, vmax=100, ax=row[0],
                 cbar_kws={"label": "error %"})
     row[0].set_title(f"FGSM {name} (ε = {EPS}): error, crafted on row, classified by column")
     sns.heatmap(same[name], annot=True, fmt=".0f", cmap="mako_r", vmin=0, vmax=100, ax=row[1],
@@ -208,7 +208,7 @@ plt.show()
 # %%
 seeds = P.maxout.seeds
 pairs = {name: {"base_to_adv": [t.loc[f"base s{s}", f"adv s{s}"] for s in seeds],
-                "adv_to_base": [t.loc[f"adv s{s}", f"base s{s}"] for s in seeds]} for name, t in transfer.items()}
+                "adv_to_base": [t.loc[f"adv s{s}", f"base s{s}"] for s in seeds]} for name, t in matrix.items()}
 results.record("s6.transfer_base_to_adv", pairs[PRIMARY]["base_to_adv"], clipped=pairs["clipped"]["base_to_adv"],
                note="same seed pairs; error of the adv net (trained under the same protocol)")
 results.record("s6.transfer_adv_to_base", pairs[PRIMARY]["adv_to_base"], clipped=pairs["clipped"]["adv_to_base"],
@@ -247,11 +247,11 @@ for name, p in preds.items():
         pr = p[f"base s{s}"]
         ref, soft, rb = pr[f"base s{s}"], pr["softmax"], pr["RBF"]
         rows[s] = {
-            "s8.agree_softmax_maxout": 100 * analysis.same_wrong_class(ref, soft, y_test),
-            "s8.agree_rbf_maxout": 100 * analysis.same_wrong_class(ref, rb, y_test),
-            "s8.agree_both_wrong_softmax_maxout": 100 * analysis.same_wrong_class(ref, soft, y_test, both_wrong=True),
-            "s8.agree_both_wrong_rbf_maxout": 100 * analysis.same_wrong_class(ref, rb, y_test, both_wrong=True),
-            "s8.agree_rbf_softmax": 100 * analysis.same_wrong_class(soft, rb, y_test, both_wrong=True),
+            "s8.agree_softmax_maxout": 100 * transfer.same_wrong_class(ref, soft, y_test),
+            "s8.agree_rbf_maxout": 100 * transfer.same_wrong_class(ref, rb, y_test),
+            "s8.agree_both_wrong_softmax_maxout": 100 * transfer.same_wrong_class(ref, soft, y_test, both_wrong=True),
+            "s8.agree_both_wrong_rbf_maxout": 100 * transfer.same_wrong_class(ref, rb, y_test, both_wrong=True),
+            "s8.agree_rbf_softmax": 100 * transfer.same_wrong_class(soft, rb, y_test, both_wrong=True),
         }
     agree[name] = pd.DataFrame(rows)
 for cid, row in agree[PRIMARY].iterrows():
@@ -300,7 +300,7 @@ clean_right = (predict_proba(base, x_test).argmax(1) == y_test).nonzero().flatte
 i0 = int(clean_right[0])
 eps_fine = torch.linspace(-15, 15, 301)
 direction = fgsm_direction(base, x_test[i0:i0 + 1], y_test[i0:i0 + 1])
-logits = analysis.logit_sweep(base, x_test[i0:i0 + 1], direction, eps_fine.tolist())[0]  # (301, 10)
+logits = local_linearity.logit_sweep(base, x_test[i0:i0 + 1], direction, eps_fine.tolist())[0]  # (301, 10)
 
 strip_eps = np.linspace(-15, 15, 11)
 fig = plt.figure(figsize=(11, 6.2))
@@ -332,7 +332,7 @@ ranges = {"|ε| ≤ 15": torch.linspace(-15, 15, 121).tolist(), "|ε| ≤ 1": to
 r2_rows, r2_all = [], {}
 for name in (BASE, ADV, "softmax", "RBF"):
     for rng, grid in ranges.items():
-        r2 = analysis.sweep_r2(nets[name], x4, y4, grid).flatten()
+        r2 = local_linearity.sweep_r2(nets[name], x4, y4, grid).flatten()
         r2 = r2[~r2.isnan()]
         r2_all[name, rng] = r2.numpy()
         r2_rows.append({"model": name, "range": rng, "median R²": r2.median().item(), "mean R²": r2.mean().item(),
@@ -425,7 +425,7 @@ print(f"for comparison, the adversarially trained net {ADV} (notebook 03): FGSM 
 
 # %%
 members = [t.model for t in experiments.train_many([experiments.ensemble_config(P, s) for s in range(C.ensemble)])]
-ens_both = {name: analysis.ensemble_attack(members, x_test, y_test, EPS, clip) for name, clip in PROTOCOLS.items()}
+ens_both = {name: ensembles.ensemble_attack(members, x_test, y_test, EPS, clip) for name, clip in PROTOCOLS.items()}
 ens = ens_both[PRIMARY]
 results.record("s9.ensemble_attack_all", 100 * ens["all"], clipped=100 * ens_both["clipped"]["all"],
                note=f"{C.ensemble} members x {C.ensemble_epochs} epochs")
@@ -481,10 +481,10 @@ print(f"averaging: clean error {100 * np.mean(ens['member_clean']):.2f}% (member
 # %%
 sigmoid_net = experiments.train(experiments.maxout(P, "clean", P.maxout.seeds[0], model_args={"output": "sigmoid"},
                                                    monitor_adv=False)).model
-rubbish = analysis.gaussian_rubbish(C.n_rubbish)
+noise_inputs = rubbish.gaussian_rubbish(C.n_rubbish)
 rub_models = {**{f"maxout + softmax ({f'base s{s}'})": nets[f"base s{s}"] for s in seeds},
               "maxout + sigmoids": sigmoid_net, "softmax regression": nets["softmax"], "RBF": nets["RBF"]}
-rub = {name: analysis.rubbish_eval(predict_proba(m, rubbish)) for name, m in rub_models.items()}
+rub = {name: rubbish.rubbish_eval(predict_proba(m, noise_inputs)) for name, m in rub_models.items()}
 rub_table = pd.DataFrame({name: {"error %": 100 * r["error"], "mean confidence on those %": 100 * r["conf"],
                                  "most common class": int(np.argmax(r["classes"])) if r["n_fooled"] else None,
                                  "share of that class %": 100 * max(r["classes"])}
@@ -537,8 +537,8 @@ save_fig("rubbish", fig)
 plt.show()
 
 # %%
-p_rub = predict_proba(nets[BASE], rubbish[:10])
-show_images(rubbish[:10], [f"'{int(k)}' {100 * v:.0f}%" for v, k in zip(*p_rub.max(1))], vmin=-3, vmax=3)
+p_rub = predict_proba(nets[BASE], noise_inputs[:10])
+show_images(noise_inputs[:10], [f"'{int(k)}' {100 * v:.0f}%" for v, k in zip(*p_rub.max(1))], vmin=-3, vmax=3)
 plt.suptitle(f"Gaussian rubbish and the baseline maxout's label (confidence)", y=1.08)
 save_fig("rubbish-examples")
 plt.show()
@@ -556,23 +556,23 @@ plt.show()
 #
 # Section 4 reports 87.15% FGSM error (ε = .1 on preprocessed CIFAR-10) for a convolutional
 # maxout net, with 96.6% mean confidence on the wrong label, and Appendix A 93.4% rubbish
-# error for it. `helpers.analysis.cifar_experiment` trains `ConvMaxout` (three conv-maxout
+# error for it. `helpers.cifar.cifar_experiment` trains `ConvMaxout` (three conv-maxout
 # layers, per-channel standardisation standing in for the paper's GCN + ZCA whitening),
 # attacks the standardised test set (unclipped) and feeds it 1,000 N(0, I) 3 × 32 × 32
 # inputs. It runs where torchvision can download CIFAR-10; its model and data path are
-# unit-tested on synthetic 3 × 32 × 32 data (`tests/test_analysis.py`).
+# unit-tested on synthetic 3 × 32 × 32 data (`tests/test_sections_7_to_9.py`).
 
 # %%
-cifar, reason = analysis.try_or_reason(lambda: analysis.cifar_experiment(P, n_test=P.n_test))
-if cifar is None:
+conv, reason = cifar.try_or_reason(lambda: cifar.cifar_experiment(P, n_test=P.n_test))
+if conv is None:
     for cid in ("s4.convmaxout_cifar_adv_err", "s4.convmaxout_cifar_adv_conf", "appA.rubbish_cifar_err"):
         results.unavailable(cid, reason)
     print(f"CIFAR-10 conv maxout: not measured here. {reason}")
 else:
-    results.record("s4.convmaxout_cifar_adv_err", cifar["adv_err"], note="per-channel standardisation")
-    results.record("s4.convmaxout_cifar_adv_conf", cifar["adv_conf"])
-    results.record("appA.rubbish_cifar_err", cifar["rubbish_err"])
-    print({k: round(v, 2) for k, v in cifar.items()})
+    results.record("s4.convmaxout_cifar_adv_err", conv["adv_err"], note="per-channel standardisation")
+    results.record("s4.convmaxout_cifar_adv_conf", conv["adv_conf"])
+    results.record("appA.rubbish_cifar_err", conv["rubbish_err"])
+    print({k: round(v, 2) for k, v in conv.items()})
 
 # %% [markdown]
 # ## 9 · The MP-DBM: out of scope

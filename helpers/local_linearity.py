@@ -1,5 +1,6 @@
 """Section 3's linear explanation, measured: the direction does the damage, and many small
-changes add up with the dimension.
+changes add up with the dimension; and Figure 4's logits along the FGSM direction, with a
+number for how straight they are.
 
 For a linear score w.x, the max-norm perturbation eta = eps sign(w) moves it by
 w.eta = eps ||w||_1 = eps * m * n (m = mean |w_i|, n = dimension): for fixed eps it grows
@@ -187,3 +188,46 @@ def direction_sweep(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_grid
             rows.append({"kind": kind, "eps": eps, "error": err, "accuracy": 1 - err,
                          "conf_wrong": confidence_on_mistakes(p, y.cpu()), "conf_mean": p.max(1).values.mean().item()})
     return rows, probas
+
+
+# --- Figure 4: the logits along the FGSM direction
+
+@torch.inference_mode()
+def logit_sweep(model: nn.Module, x: torch.Tensor, direction: torch.Tensor, eps_values: Sequence[float],
+                batch_size: int = 4000) -> torch.Tensor:
+    """Scores (logits) of ``x + eps * direction`` for every eps, *unclipped* (figure 4 goes
+    far outside [0, 1]): a tensor ``(n, len(eps_values), K)``."""
+    model.eval()
+    eps = torch.as_tensor(list(eps_values), dtype=x.dtype)
+    n, e = len(x), len(eps)
+    # every (example, eps) pair as one flat batch: (n, e, *shape) -> (n * e, *shape)
+    pts = (x.unsqueeze(1) + eps.view(1, e, *[1] * (x.dim() - 1)) * direction.unsqueeze(1)).flatten(0, 1)
+    device = next(model.parameters()).device
+    out = torch.cat([model(pts[i:i + batch_size].to(device)).cpu() for i in range(0, len(pts), batch_size)])
+    return out.view(n, e, -1)
+
+
+def linear_fit_r2(t: torch.Tensor, curves: torch.Tensor) -> torch.Tensor:
+    """R^2 of the least-squares line fitted to each curve ``curves[..., :]`` against ``t``.
+
+    1 for a straight line; lower the more the curve bends. NaN for a constant curve (there
+    is nothing to explain). Computed in float64: logits reach hundreds at eps = 15.
+    """
+    t = torch.as_tensor(t, dtype=torch.float64)
+    c = curves.to(torch.float64)
+    if c.shape[-1] != len(t) or len(t) < 3:
+        raise ValueError("need at least 3 points and one value of t per point")
+    tc = t - t.mean()
+    cc = c - c.mean(-1, keepdim=True)
+    slope = (cc * tc).sum(-1, keepdim=True) / (tc * tc).sum()
+    ss_res = ((cc - slope * tc) ** 2).sum(-1)
+    ss_tot = (cc ** 2).sum(-1)
+    r2 = 1 - ss_res / ss_tot
+    return torch.where(ss_tot > 1e-12 * c.abs().amax(-1).clamp_min(1) ** 2, r2, torch.full_like(r2, float("nan")))
+
+
+def sweep_r2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_values: Sequence[float]) -> torch.Tensor:
+    """R^2 of a straight line through each logit of each digit along its FGSM direction:
+    ``(n, K)``. For a model that returns log-probabilities (RBF) these are its scores."""
+    curves = logit_sweep(model, x, fgsm_direction(model, x, y), eps_values)  # (n, e, K)
+    return linear_fit_r2(torch.as_tensor(list(eps_values)), curves.transpose(1, 2))

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from helpers import linearity as L
+from helpers import local_linearity as L
 from helpers.metrics import eps_sweep
 from helpers.models import SoftmaxRegression
 

@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from helpers import experiments as E
-from helpers import linear as L
+from helpers import linear_models as L
 from helpers import models as M
 from helpers.attacks import fgsm, random_sign_noise
 from helpers.metrics import model_error
