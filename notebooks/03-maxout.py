@@ -359,9 +359,10 @@ else:
 #   The `paper` profile uses the continuation because it is what produced the recipe's 0.94%,
 #   the number the paper quotes as its baseline.
 # * **The baseline's FGSM error moves towards the paper's.** FGSM as printed fools the
-#   continued net on 88.5% (98.4% confidence), clipped on 79.5% (96.1%); the paper's 89.4%
-#   (97.6%). The restarted net: 91.2% and 83.1%. The first run's clipped 76.7% was lower: the
-#   rescaled input dropout gave a less confident net.
+#   early-stopped net on 88.5% (98.4% confidence), clipped on 79.5% (96.1%); the paper's
+#   89.4% (97.6%). The continued net: 90.0% and 79.6%; the restarted one: 91.2% and 83.1%.
+#   The first run's clipped 76.7% was lower: the rescaled input dropout gave a less confident
+#   net.
 #
 # What the first run (`seed0`, before the recipe's input dropout was matched) showed:
 #
@@ -456,7 +457,7 @@ results.save()
 #   to say "I don't know".
 # * **The baseline's FGSM error depends on how the net is trained, and on the protocol.**
 #   At this profile 82% as printed and 76% clipped (paper 89.4%); with the recipe's own
-#   protocol (one seed, above) 88.5% and 79.5%; with the inputs rescaled by 1/.8 (before the
+#   protocol (one seed, above) 88.5-91.2% and 79.5-83.1%; with the inputs rescaled by 1/.8 (before the
 #   dropout matched the recipe's) 87% and 84%. It is not one fixed number of the architecture.
 # * **Run-to-run spread.** The same 20-epoch configuration on 50,000 examples with only the
 #   floating-point rounding of the max-norm step changed (`torch.renorm` against the in-place
