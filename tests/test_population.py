@@ -168,3 +168,22 @@ def test_what_a_population_cannot_train_is_rejected_with_the_reason():
         PP.check_population([TrainConfig(model="softmax")])
     with pytest.raises(ValueError, match="at least one"):
         PP.check_population([])
+
+
+def test_flushing_tiny_velocities_leaves_the_weights_as_they_were(monkeypatch):
+    # denormal velocities slow a CPU step about 2x; zeroing those below TINY must not change a weight
+    configs = [TrainConfig(**TINY, seed=s) for s in range(2)]
+    x, y = mnist("train")
+    idx = torch.randint(0, 300, (2, 20), generator=torch.Generator().manual_seed(0))
+    out = []
+    for every in (10**9, 1):
+        monkeypatch.setattr(PP, "FLUSH_EVERY", every)
+        pop = PP._Population([PP.Job(c, "train", 1) for c in configs], torch.device("cpu"))
+        pop.velocity[0].view(-1)[::7] = 1e-40  # denormal, as momentum leaves them
+        for _ in range(5):
+            pop.train_step(x.flatten(1)[idx], y[idx], torch.full((2,), 0.5), "fp32")
+        out.append(([p.detach().clone() for p in pop.params], pop.velocity[0].clone()))
+    assert all(torch.equal(a, b) for a, b in zip(out[0][0], out[1][0]))
+    tiny = torch.finfo(torch.float32).tiny
+    assert bool(((out[0][1].abs() < tiny) & (out[0][1] != 0)).any())  # without the flush they stay
+    assert not bool(((out[1][1].abs() < PP.TINY) & (out[1][1] != 0)).any())
