@@ -39,8 +39,10 @@ from tqdm.auto import tqdm
 from . import data as D
 from . import models as M
 from . import paths
+from . import training
 from .training import (Start, TrainConfig, Trained, build_model, cache_path, continuation_start, default_device,
-                       load_cached, match_reached, matmul_precision, save_trained, schedule, seed_everything)
+                       flush_tiny, load_cached, match_reached, matmul_precision, save_trained, schedule,
+                       seed_everything)
 
 KINDS = {"clean": 0, "fgsm": 1, "sign": 2, "uniform": 3}
 
@@ -53,24 +55,6 @@ class OutOfTime(RuntimeError):
 # a running phase saves its state this often (wall seconds), so that a run of hours survives
 # a stop: the next call with the same jobs goes on from the last save, bit for bit
 CHECKPOINT_SECONDS = 600.0
-# Momentum lets the velocity of a weight whose gradient is zero (MNIST's border pixels, dropped
-# units) decay geometrically through the denormal range, and x86 CPUs handle denormals in
-# microcode: on the 2-core Xeon a 240-unit population's step took 105-122 ms with the velocities
-# of a checkpoint (a fifth of the first layer's denormal) against 42-49 ms with them zeroed, and
-# torch.set_flush_denormal does not reach the worker threads. So every FLUSH_EVERY steps the
-# velocities below TINY are set to zero: at momentum <= .7 an entry needs more than 50 steps to
-# fall from TINY to the denormal range, and lr * TINY is far below the resolution of any weight,
-# so the weights are the same as without the flush.
-FLUSH_EVERY = 16
-TINY = 1e-30
-
-
-def flush_tiny(tensors: list[torch.Tensor]) -> None:
-    """Set the entries of ``tensors`` smaller than ``TINY`` in magnitude to zero, in place."""
-    for t in tensors:
-        t.masked_fill_(t.abs() < TINY, 0.0)
-
-
 # model_args that may differ between members (they do not change the shapes of the step)
 PER_MEMBER_ARGS = ("max_norm", "init_range")
 
@@ -361,7 +345,7 @@ class _Population:
                 limit = self.max_norm.view(-1, 1, 1)
                 w.mul_(torch.where(norm > limit, limit / (norm + 1e-7), 1.0))
             self.steps_taken += 1
-            if self.steps_taken % FLUSH_EVERY == 0:
+            if self.steps_taken % training.FLUSH_EVERY == 0:
                 flush_tiny(self.velocity)
         self.step += 1
         return losses.detach()

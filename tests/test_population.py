@@ -177,7 +177,7 @@ def test_flushing_tiny_velocities_leaves_the_weights_as_they_were(monkeypatch):
     idx = torch.randint(0, 300, (2, 20), generator=torch.Generator().manual_seed(0))
     out = []
     for every in (10**9, 1):
-        monkeypatch.setattr(PP, "FLUSH_EVERY", every)
+        monkeypatch.setattr(PP.training, "FLUSH_EVERY", every)
         pop = PP._Population([PP.Job(c, "train", 1) for c in configs], torch.device("cpu"))
         pop.velocity[0].view(-1)[::7] = 1e-40  # denormal, as momentum leaves them
         for _ in range(5):
@@ -186,4 +186,15 @@ def test_flushing_tiny_velocities_leaves_the_weights_as_they_were(monkeypatch):
     assert all(torch.equal(a, b) for a, b in zip(out[0][0], out[1][0]))
     tiny = torch.finfo(torch.float32).tiny
     assert bool(((out[0][1].abs() < tiny) & (out[0][1] != 0)).any())  # without the flush they stay
-    assert not bool(((out[1][1].abs() < PP.TINY) & (out[1][1] != 0)).any())
+    assert not bool(((out[1][1].abs() < PP.training.TINY) & (out[1][1] != 0)).any())
+
+
+def test_the_one_net_loop_flushes_tiny_velocities_without_changing_its_weights(monkeypatch):
+    from helpers import training
+
+    cfg = TrainConfig(**{**TINY, "epochs": 1})
+    out = []
+    for every in (10**9, 1):
+        monkeypatch.setattr(training, "FLUSH_EVERY", every)
+        out.append(_weights(train_model(cfg, cache=False, progress=False).model))
+    assert torch.equal(out[0], out[1])
