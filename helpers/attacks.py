@@ -17,7 +17,7 @@ from typing import Optional, Tuple
 import torch
 from torch import nn
 
-from .models import model_loss
+from .models import device_of, mode, model_loss
 
 Clip = Optional[Tuple[float, float]]
 
@@ -37,15 +37,11 @@ def _clip(x: torch.Tensor, clip: Clip) -> torch.Tensor:
 
 def input_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """grad_x J(theta, x, y) in eval mode; the model's mode and parameter grads are left as found."""
-    was_training = model.training
-    model.eval()
-    try:
+    with mode(model, training=False):
         x = x.detach().requires_grad_(True)
         loss = model_loss(model, model(x), y, reduction="sum")
         # autograd.grad touches no parameter's .grad
         (grad,) = torch.autograd.grad(loss, x)
-    finally:
-        model.train(was_training)
     return grad
 
 
@@ -62,7 +58,7 @@ def fgsm_direction(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
     """sign(grad_x J) for a whole split, in batches, on ``x``'s device. It does not depend on
     eps, so one backward pass serves a whole eps grid: ``clip(x + eps * direction)`` is
     exactly ``fgsm(model, x, y, eps)``."""
-    device = next(model.parameters()).device
+    device = device_of(model)
     out = [input_gradient(model, x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)).sign().to(x.device)
            for i in range(0, len(x), batch_size)]
     return torch.cat(out) if out else torch.zeros_like(x)
@@ -108,7 +104,7 @@ def pgd_split(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, st
               batch_size: int = 1000) -> torch.Tensor:
     """``pgd`` over a whole split in batches, on ``x``'s device; the random starts come from
     one generator seeded with ``seed``, so a rerun gives the same examples."""
-    device = next(model.parameters()).device
+    device = device_of(model)
     gen = torch.Generator(device=device).manual_seed(seed)
     out = [pgd(model, x[i:i + batch_size].to(device), y[i:i + batch_size].to(device), eps, steps=steps,
                generator=gen).to(x.device) for i in range(0, len(x), batch_size)]
@@ -128,7 +124,7 @@ def perturb(kind: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: 
     if kind not in PERTURBATIONS:
         raise ValueError(f"unknown perturbation {kind!r}; choose from {sorted(PERTURBATIONS)}")
     fn = PERTURBATIONS[kind]
-    device = next(model.parameters()).device
+    device = device_of(model)
     out = [fn(model, x[i:i + batch_size].to(device), y[i:i + batch_size].to(device), eps, clip).cpu()
            for i in range(0, len(x), batch_size)]
     return torch.cat(out) if out else x.clone()

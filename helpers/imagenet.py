@@ -33,6 +33,7 @@ from .attacks import PRIMARY, PROTOCOLS, input_gradient
 from . import paths
 from .data import DataUnavailable, plain_reason
 from .metrics import predict_proba
+from .models import device_of
 
 EPS = 0.007  # the paper's ImageNet eps, used here in [0, 1] pixel units
 PIXEL_LEVEL = 1 / 255  # one step of an 8-bit image in [0, 1] units: EPS = 1.8 levels
@@ -189,7 +190,7 @@ def fgsm_demo(model: nn.Module, x: torch.Tensor, eps: float = EPS, label: Option
         raise ValueError(f"expected one image 1 x C x H x W, got shape {tuple(x.shape)}")
     clean = predict(model, x, names)
     label = clean.index if label is None else int(label)
-    dev = next(model.parameters()).device
+    dev = device_of(model)
     sign = input_gradient(model, x.to(dev), torch.tensor([label], device=dev)).sign().to(x.device)
     # the same arithmetic as helpers.attacks.fgsm; the sign is kept for the middle panel
     x_adv = x.detach() + eps * sign

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .attacks import Clip, fgsm, input_gradient
-from .models import LogisticRegression
+from .models import LogisticRegression, mode
 from .training import linear_weights, worst_case_linear_scores
 
 def signed(y: torch.Tensor) -> torch.Tensor:
@@ -103,11 +103,11 @@ def bound_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, 
     """Error that the per-logit worst case claims (each logit moved by eps ||w_k||_1 on its
     own). Exact for logistic regression, an over-estimate for softmax regression, where no
     single perturbation lines up with every class's weights at once."""
-    model.eval()
     wrong = 0
-    for i in range(0, len(x), batch_size):
-        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
-        wrong += int((worst_case_linear_scores(model, model(xb), yb, eps).argmax(1) != yb).sum())
+    with mode(model, training=False):
+        for i in range(0, len(x), batch_size):
+            xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+            wrong += int((worst_case_linear_scores(model, model(xb), yb, eps).argmax(1) != yb).sum())
     return wrong / max(1, len(x))
 
 

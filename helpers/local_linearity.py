@@ -22,6 +22,7 @@ from torch import nn
 
 from .attacks import PRIMARY, PROTOCOLS, Clip, fgsm_direction
 from .metrics import confidence_on_mistakes, error_rate, predict_proba
+from .models import device_of, mode
 
 
 def margin(scores: torch.Tensor, y: torch.Tensor, other: Optional[torch.Tensor] = None
@@ -35,21 +36,15 @@ def margin(scores: torch.Tensor, y: torch.Tensor, other: Optional[torch.Tensor] 
     return scores[idx, y] - scores[idx, other], other
 
 
-def _device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
 def margin_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500
                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(margin, w, t) at the clean x: w = grad_x (z_y - z_t), the local linear piece's weights.
 
     Eval mode; examples are independent there, so one backward of the summed margins gives
     every example's own gradient. Inputs may live on the CPU; results come back there."""
-    was_training = model.training
-    model.eval()
-    dev = _device(model)
+    dev = device_of(model)
     ms, ws, ts = [], [], []
-    try:
+    with mode(model, training=False):
         for i in range(0, len(x), batch_size):
             xb = x[i:i + batch_size].detach().to(dev).requires_grad_(True)
             m, t = margin(model(xb), y[i:i + batch_size].to(dev))
@@ -57,8 +52,6 @@ def margin_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_si
             ms.append(m.detach().cpu())
             ws.append(g.cpu())
             ts.append(t.cpu())
-    finally:
-        model.train(was_training)
     return torch.cat(ms), torch.cat(ws), torch.cat(ts)
 
 
@@ -66,17 +59,13 @@ def margin_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_si
 def _margins_at(model: nn.Module, x: torch.Tensor, y: torch.Tensor, other: torch.Tensor,
                 batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
     """(margin over the fixed ``other`` class, predicted class) for a whole split, eval mode."""
-    was_training = model.training
-    model.eval()
-    dev = _device(model)
+    dev = device_of(model)
     ms, preds = [], []
-    try:
+    with mode(model, training=False):
         for i in range(0, len(x), batch_size):
             s = model(x[i:i + batch_size].to(dev))
             ms.append(margin(s, y[i:i + batch_size].to(dev), other[i:i + batch_size].to(dev))[0].cpu())
             preds.append(s.argmax(1).cpu())
-    finally:
-        model.train(was_training)
     return torch.cat(ms), torch.cat(preds)
 
 
@@ -197,13 +186,13 @@ def logit_sweep(model: nn.Module, x: torch.Tensor, direction: torch.Tensor, eps_
                 batch_size: int = 4000) -> torch.Tensor:
     """Scores (logits) of ``x + eps * direction`` for every eps, *unclipped* (figure 4 goes
     far outside [0, 1]): a tensor ``(n, len(eps_values), K)``."""
-    model.eval()
     eps = torch.as_tensor(list(eps_values), dtype=x.dtype)
     n, e = len(x), len(eps)
     # every (example, eps) pair as one flat batch: (n, e, *shape) -> (n * e, *shape)
     pts = (x.unsqueeze(1) + eps.view(1, e, *[1] * (x.dim() - 1)) * direction.unsqueeze(1)).flatten(0, 1)
-    device = next(model.parameters()).device
-    out = torch.cat([model(pts[i:i + batch_size].to(device)).cpu() for i in range(0, len(pts), batch_size)])
+    device = device_of(model)
+    with mode(model, training=False):
+        out = torch.cat([model(pts[i:i + batch_size].to(device)).cpu() for i in range(0, len(pts), batch_size)])
     return out.view(n, e, -1)
 
 

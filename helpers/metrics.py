@@ -7,20 +7,16 @@ import torch
 from torch import nn
 
 from .attacks import EPS, PRIMARY, PROTOCOLS, fgsm_direction, perturb
-from .models import probabilities
+from .models import device_of, mode, probabilities
 
 
 @torch.inference_mode()
 def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
     """Class probabilities (as the model defines them) for a whole split, in eval mode."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    try:
+    device = device_of(model)
+    with mode(model, training=False):
         out = [probabilities(model, model(x[i:i + batch_size].to(device))).cpu()
                for i in range(0, len(x), batch_size)]
-    finally:
-        model.train(was_training)
     return torch.cat(out)
 
 

@@ -9,7 +9,9 @@ scores become probabilities (``probabilities``) and which loss trains it (``loss
 """
 from __future__ import annotations
 
+import contextlib
 import math
+from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +20,22 @@ from torch import nn
 # The maxout recipe (pylearn2 mnist_pi.yaml): uniform(+-0.005) init, max column norm 1.9365.
 INIT_RANGE = 0.005
 MAX_COL_NORM = 1.9365
+
+
+def device_of(model: nn.Module) -> torch.device:
+    """Where ``model``'s parameters live (inputs go there, results come back to the caller's)."""
+    return next(model.parameters()).device
+
+
+@contextlib.contextmanager
+def mode(model: nn.Module, training: bool = False) -> Iterator[nn.Module]:
+    """``model`` in training or eval mode for the block; its own mode is restored after."""
+    was_training = model.training
+    model.train(training)
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 class Classifier(nn.Module):

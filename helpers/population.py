@@ -40,6 +40,7 @@ from . import data as D
 from . import models as M
 from . import paths
 from . import training
+from .attacks import PROTOCOLS
 from .training import (Start, TrainConfig, Trained, build_model, cache_path, continuation_start, default_device,
                        flush_tiny, load_cached, match_reached, matmul_precision, save_trained, schedule,
                        seed_everything)
@@ -183,7 +184,7 @@ def objective(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, hype
         (g,) = torch.autograd.grad(clean.sum() * x.shape[1], x, retain_graph=True)
         direction = torch.where((hyper.kind == KINDS["fgsm"]).view(-1, 1, 1), g.sign(), direction)
     x_other = x.detach() + hyper.eps.view(-1, 1, 1) * direction
-    x_other = torch.where(hyper.clip.view(-1, 1, 1), x_other.clamp(0.0, 1.0), x_other).to(x.dtype)
+    x_other = torch.where(hyper.clip.view(-1, 1, 1), x_other.clamp(*PROTOCOLS["clipped"]), x_other).to(x.dtype)
     other = member_losses(forward(params, x_other, pieces, masks_other), y)
     return hyper.alpha * clean + (1 - hyper.alpha) * other
 
@@ -366,7 +367,7 @@ class _Population:
                     (g,) = torch.autograd.grad(member_losses(scores, yb).sum(), xg)
                 wrong += (scores.detach().argmax(-1) != yb).sum(1)
                 xa = xb + self.hyper.eps.view(-1, 1, 1) * g.sign()
-                xa = torch.where(self.hyper.clip.view(-1, 1, 1), xa.clamp(0.0, 1.0), xa)
+                xa = torch.where(self.hyper.clip.view(-1, 1, 1), xa.clamp(*PROTOCOLS["clipped"]), xa)
                 with torch.no_grad():
                     wrong_adv += (forward(params, xa, self.pieces).argmax(-1) != yb).sum(1)
             else:

@@ -36,7 +36,8 @@ from tqdm.auto import tqdm
 from . import data as D
 from . import models as M
 from . import paths
-from .attacks import EPS, perturb, random_sign_noise, uniform_noise
+from .attacks import EPS, PROTOCOLS, Clip, perturb, random_sign_noise, uniform_noise
+from .metrics import model_error
 
 CACHE_VERSION = 2  # bump when the loop's maths changes, so stale models are not reused
 
@@ -127,6 +128,11 @@ class TrainConfig:
         blob = json.dumps({"v": CACHE_VERSION, **d}, sort_keys=True, default=list)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+    @property
+    def box(self) -> Clip:
+        """``clip`` as the attacks' pixel box: [0, 1] (the clipped protocol) or none (as printed)."""
+        return PROTOCOLS["clipped"] if self.clip else PROTOCOLS["as printed"]
+
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
 
@@ -207,7 +213,7 @@ def worst_case_linear_scores(model: nn.Module, scores: torch.Tensor, y: torch.Te
 
 
 def adversarial_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, objective: str = "fgsm",
-                     alpha: float = 0.5, eps: float = EPS, clip: bool = True,
+                     alpha: float = 0.5, eps: float = EPS, clip: Clip = PROTOCOLS["clipped"],
                      generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """The training objective alpha J(x) + (1 - alpha) J(x~) in the model's current mode.
 
@@ -215,7 +221,6 @@ def adversarial_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, objecti
     dropout mask) as the clean term: it is the gradient of the cost being trained, and it
     saves a forward pass.
     """
-    box = (0.0, 1.0) if clip else None
     if objective == "fgsm" and eps > 0:
         x = x.detach().requires_grad_(True)
     scores = model(x)
@@ -227,12 +232,12 @@ def adversarial_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, objecti
             return clean
         (g,) = torch.autograd.grad(clean * len(x), x, retain_graph=True)
         x_adv = x.detach() + eps * g.sign()
-        x_adv = x_adv if box is None else x_adv.clamp(*box)
+        x_adv = x_adv if clip is None else x_adv.clamp(*clip)
         other = M.model_loss(model, model(x_adv), y)
     elif objective == "sign":
-        other = M.model_loss(model, model(random_sign_noise(x, eps, box, generator)), y)
+        other = M.model_loss(model, model(random_sign_noise(x, eps, clip, generator)), y)
     elif objective == "uniform":
-        other = M.model_loss(model, model(uniform_noise(x, eps, box, generator)), y)
+        other = M.model_loss(model, model(uniform_noise(x, eps, clip, generator)), y)
     elif objective == "worst_case_linear":
         other = M.model_loss(model, worst_case_linear_scores(model, scores, y, eps), y)
     else:
@@ -250,7 +255,7 @@ def train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y:
     bf16 autocast: the two terms' weight gradients are then cast and summed in fp32.)
     """
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
-        loss = adversarial_loss(model, x, y, config.objective, config.alpha, config.eps, config.clip, generator)
+        loss = adversarial_loss(model, x, y, config.objective, config.alpha, config.eps, config.box, generator)
     if w1 is not None:
         loss = loss + config.l1 * w1.abs().sum()
     opt.zero_grad(set_to_none=True)
@@ -303,33 +308,15 @@ def dropout_objective(model: nn.Module, x: torch.Tensor, y: torch.Tensor, config
                       generator: Optional[torch.Generator] = None, batch_size: int = 1000) -> float:
     """``config``'s training objective (adversarial for ``fgsm``) on (x, y) in training mode,
     dropout on, no step: the ``objective`` channel pylearn2 monitors. Restores the model's mode."""
-    was_training = model.training
-    model.train()
     total = 0.0
-    try:
+    with M.mode(model, training=True):
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size], y[i:i + batch_size]
             with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
-                loss = adversarial_loss(model, xb, yb, config.objective, config.alpha, config.eps, config.clip,
+                loss = adversarial_loss(model, xb, yb, config.objective, config.alpha, config.eps, config.box,
                                         generator)
             total += loss.item() * len(xb)
-    finally:
-        model.train(was_training)
     return total / len(x)
-
-
-@torch.inference_mode()
-def _error(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2000) -> float:
-    model.eval()
-    wrong = sum((model(x[i:i + batch_size]).argmax(1) != y[i:i + batch_size]).sum().item()
-                for i in range(0, len(x), batch_size))
-    return wrong / len(x)
-
-
-def _adv_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, clip: bool) -> float:
-    model.eval()
-    x_adv = perturb("fgsm", model, x, y, eps, (0.0, 1.0) if clip else None, batch_size=2000)
-    return _error(model, x_adv.to(x.device), y)
 
 
 def _fit(config: TrainConfig, train: tuple, valid: Optional[tuple], epochs: int, device: torch.device,
@@ -432,9 +419,10 @@ def _fit_steps(config: TrainConfig, train: tuple, valid: Optional[tuple], epochs
                "loss_curve": [sum(b) / len(b) for b in blocks], "steps": step, "total_steps": total_steps,
                "momentum": momentum}
         if valid is not None:
-            row["valid_error"] = _error(model, xv, yv)
+            row["valid_error"] = model_error(model, xv, yv)
             if monitor_adv:
-                row["valid_adv_error"] = _adv_error(model, xv, yv, config.eps, config.clip)
+                x_adv = perturb("fgsm", model, xv, yv, config.eps, config.box, batch_size=2000)
+                row["valid_adv_error"] = model_error(model, x_adv, yv)
             score = row["valid_adv_error"] if config.stop_on == "adversarial" else row["valid_error"]
             if score < best:
                 best, best_epoch, best_state = score, epoch, copy.deepcopy(model.state_dict())
@@ -460,7 +448,7 @@ def _augmented(config: TrainConfig, train: tuple, progress: bool) -> tuple:
     """Training set plus FGSM examples of it crafted on the model ``augment_from`` names."""
     source = train_model(TrainConfig(**config.augment_from), progress=progress).model
     x, y = train
-    x_adv = perturb("fgsm", source, x, y, config.eps, (0.0, 1.0) if config.clip else None)
+    x_adv = perturb("fgsm", source, x, y, config.eps, config.box)
     return torch.cat([x, x_adv]), torch.cat([y, y])
 
 

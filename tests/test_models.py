@@ -97,3 +97,20 @@ def test_convmaxout_trains_on_synthetic_cifar():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0]
+
+
+def test_mode_sets_a_mode_for_the_block_and_restores_the_models_own_even_on_error():
+    net = torch.nn.Dropout()
+    for own in (True, False):
+        net.train(own)
+        try:
+            with M.mode(net, training=not own):
+                assert net.training is (not own)
+                raise RuntimeError("inside the block")
+        except RuntimeError:
+            pass
+        assert net.training is own
+
+
+def test_device_of_is_where_the_parameters_are():
+    assert M.device_of(torch.nn.Linear(2, 2)) == torch.device("cpu")

@@ -67,7 +67,7 @@ def test_population_gradients_equal_the_one_net_gradients(objective):
             if isinstance(mod, M.Dropout):
                 net.features[i] = _FixedMasks(queue)
         net.train()
-        loss = adversarial_loss(net, x[k], y[k], c.objective, c.alpha, c.eps, c.clip,
+        loss = adversarial_loss(net, x[k], y[k], c.objective, c.alpha, c.eps, c.box,
                                 torch.Generator().manual_seed(k))
         assert not queue  # every mask was used, in order
         one = torch.autograd.grad(loss, list(net.parameters()))

@@ -152,7 +152,7 @@ def test_closed_form_adversarial_logistic_regression():
     closed = F.softplus(-y_pm * model.logit(x) + eps * model.w.abs().sum()).mean()
     torch.testing.assert_close(loss, closed)
     # and it equals training on the exact FGSM example (no clipping)
-    fgsm_loss = adversarial_loss(model, x, y, "fgsm", alpha=0.0, eps=eps, clip=False)
+    fgsm_loss = adversarial_loss(model, x, y, "fgsm", alpha=0.0, eps=eps, clip=None)
     torch.testing.assert_close(loss, fgsm_loss)
 
 
@@ -225,3 +225,9 @@ def test_a_damaged_cache_file_is_retrained_with_a_warning_that_names_it():
         again = train_model(cfg, progress=False)
     assert not again.cached and torch.equal(_weights(again.model), _weights(first.model))
     assert train_model(cfg, progress=False).cached  # the file was replaced by a good one
+
+
+def test_the_configs_clip_bit_is_the_attacks_box():
+    from helpers.attacks import PROTOCOLS
+    assert TrainConfig(clip=True).box == PROTOCOLS["clipped"] == (0.0, 1.0)
+    assert TrainConfig(clip=False).box is None is PROTOCOLS["as printed"]
