@@ -22,7 +22,8 @@ The notebooks tell the story; these modules hold the logic once:
 - ``cifar``     section 4's conv maxout on CIFAR-10, where the data set can be had
 - ``imagenet``  the panda figure with torchvision's GoogLeNet, where the weights can be had
 - ``results``   claims recorded beside the paper's values, written to ``results/``
-- ``summary``   every claim's verdict (one rule), RESULTS.md and the ours-against-paper figure
+- ``verdicts``  every claim's verdict (one rule) and the figures that regenerate the paper's
+- ``summary``   the verdicts rendered: RESULTS.md, tables and the ours-against-paper figure
 - ``notebook``  the first cell of every notebook: profile, results, figure folder
 - ``render``    the executed notebooks as HTML, and the report's timings
 - ``plotting``  one style and ``save_fig``

@@ -111,3 +111,9 @@ def output_dirs(profile: str) -> tuple[Path, Path]:
     if profile == "paper":
         return paths.ROOT / "figures" / "paper", paths.ROOT / "results" / "paper"
     return paths.ROOT / "figures", paths.ROOT / "results"
+
+
+def results_md(profile: str) -> Path:
+    """Where RESULTS.md goes: the repository root for ``default``, beside the results files
+    otherwise (a smoke run never overwrites a committed file)."""
+    return paths.ROOT / "RESULTS.md" if profile == "default" else output_dirs(profile)[1] / "RESULTS.md"

@@ -130,9 +130,7 @@ def render(exec_dir: Path, out_dir: Path, results_md: Optional[Path] = None,
         raise FileNotFoundError(f"no executed notebooks in {exec_dir}: run `make report` first")
     profile = profile or (exec_dir.name if exec_dir.name in profiles.PROFILES else "")
     if results_md is None and profile:
-        from .summary import results_md_path
-
-        results_md = results_md_path(profile)
+        results_md = profiles.results_md(profile)
 
     exporter = HTMLExporter(template_name="lab", mathjax_url=offline_mathjax(out_dir))
     timings = read_timings(exec_dir)

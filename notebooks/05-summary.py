@@ -33,10 +33,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Image, Markdown, display
 
-from helpers import paths, summary
+from helpers import paths, profiles, summary, verdicts
 from helpers.plotting import save_fig
 
-S = summary.summarize_profile(P.name)
+S = verdicts.summarize_profile(P.name)
 print(f"results read from {paths.shown(S.results_dir)}: {', '.join(sorted(S.files)) or 'none'}")
 print(f"figures read from {paths.shown(S.figures_dir)}")
 for w in S.warnings:
@@ -45,10 +45,10 @@ for w in S.warnings:
 # %% [markdown]
 # ## The verdict rule
 #
-# One rule for every claim, applied by `helpers.summary.judge`:
+# One rule for every claim, applied by `helpers.verdicts.judge`:
 
 # %%
-display(Markdown(summary.VERDICT_RULE))
+display(Markdown(verdicts.VERDICT_RULE))
 
 # %% [markdown]
 # ## Which notebooks ran
@@ -99,7 +99,7 @@ display(Markdown(summary.claims_table(S.rows)))
 # Every claim on FGSM examples was measured twice, and each value judged on its own.
 
 # %%
-display(Markdown(summary.ATTACK_PROTOCOL_NOTE))
+display(Markdown(verdicts.ATTACK_PROTOCOL_NOTE))
 display(Markdown(summary.changes_table(S.rows)))
 
 # %% [markdown]
@@ -120,7 +120,7 @@ frame.groupby("verdict").size().rename("claims").to_frame()
 # GoogLeNet-on-MNIST figures, and the figures that go beyond the paper.
 
 # %%
-for fig_spec in summary.GALLERY:
+for fig_spec in verdicts.GALLERY:
     files = S.gallery.get(fig_spec.key, [])
     display(Markdown(f"### {fig_spec.key}: {fig_spec.title}\n\n"
                      + (", ".join(f"`{p.parent.name}/{p.name}`" for p in files) or "*no figure file yet*")))
@@ -128,7 +128,7 @@ for fig_spec in summary.GALLERY:
         display(Image(filename=str(p), width=640))
 
 # %%
-beyond = S.gallery.get(summary.BEYOND, [])
+beyond = S.gallery.get(verdicts.BEYOND, [])
 display(Markdown(f"### Beyond the paper ({len(beyond)} figures)"))
 for p in beyond:
     display(Markdown(f"`{p.parent.name}/{p.name}`"))
@@ -142,7 +142,7 @@ for p in beyond:
 # `build/smoke/` for `smoke` (a smoke run never overwrites a committed file).
 
 # %%
-md_path = summary.write_results_md(S, summary.results_md_path(P.name))
+md_path = summary.write_results_md(S, profiles.results_md(P.name))
 print(f"wrote {paths.shown(md_path)}")
 
 # %% [markdown]
@@ -160,6 +160,6 @@ if P.name == "default":
 
     timings = render.read_timings(paths.BUILD_DIR / "notebooks" / P.name)
     gflops = {"fp32": machine.matmul_gflops(), "bf16": machine.matmul_gflops(dtype=torch.bfloat16)}
-    readme.update({"headline": summary.headline_table(S.rows, summary.protocol_rows()),
+    readme.update({"headline": summary.headline_table(S.rows, verdicts.protocol_rows()),
                    "time": readme.time_section(timings, machine.cpu_name(), torch.get_num_threads(), gflops)})
     print(f"rewrote the headline and time sections of {paths.shown(readme.README)}")

@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 
 from matplotlib.collections import PathCollection  # noqa: E402
 
-from helpers import paths, summary  # noqa: E402
+from helpers import paths, profiles, summary, verdicts  # noqa: E402
 from helpers.results import CLAIMS_CSV, Results, paper_claims  # noqa: E402
 
 
@@ -32,7 +32,7 @@ def write(res, notebook, **claims):
 
 
 def rows(res, figs):
-    return summary.summarize(res, figs, "default").by_id()
+    return verdicts.summarize(res, figs, "default").by_id()
 
 
 def test_claim_list_parses_into_complete_rows():
@@ -47,19 +47,19 @@ def test_claim_list_parses_into_complete_rows():
 
 def test_every_direction_compares_with_a_claim_or_a_number():
     claims = paper_claims()
-    assert summary.DIRECTIONS and all(rel in ("<", ">") and why for rel, _, why in summary.DIRECTIONS.values())
-    for cid, (rel, other, why) in summary.DIRECTIONS.items():
+    assert verdicts.DIRECTIONS and all(rel in ("<", ">") and why for rel, _, why in verdicts.DIRECTIONS.values())
+    for cid, (rel, other, why) in verdicts.DIRECTIONS.items():
         assert isinstance(other, float) or other in claims, (cid, other)
     # a claim without a direction has none of the three columns
     assert all(bool(r["direction"]) == bool(r["direction_vs"]) == bool(r["direction_why"]) for r in claims.values())
 
 
 def test_tolerance_closed_forms():
-    assert summary.tolerance(0.94) == pytest.approx(0.3)
-    assert summary.tolerance(0.0) == pytest.approx(0.3)
-    assert summary.tolerance(8.0) == pytest.approx(1.0)  # the 1-point floor
-    assert summary.tolerance(17.9) == pytest.approx(1.79)
-    assert summary.tolerance(89.4) == pytest.approx(8.94)
+    assert verdicts.tolerance(0.94) == pytest.approx(0.3)
+    assert verdicts.tolerance(0.0) == pytest.approx(0.3)
+    assert verdicts.tolerance(8.0) == pytest.approx(1.0)  # the 1-point floor
+    assert verdicts.tolerance(17.9) == pytest.approx(1.79)
+    assert verdicts.tolerance(89.4) == pytest.approx(8.94)
 
 
 def test_within_and_outside_tolerance(dirs):
@@ -119,11 +119,11 @@ def test_unavailable_and_missing(dirs):
 
 
 def test_nothing_ran_means_nothing_reproduced(dirs):
-    s = summary.summarize(*dirs, "smoke")
+    s = verdicts.summarize(*dirs, "smoke")
     assert {r.verdict for r in s.rows} == {"missing"}
     assert len(s.rows) == len(paper_claims())
     # and a folder that does not exist at all reads as empty, too
-    assert {r.verdict for r in summary.summarize(dirs[0] / "nope", dirs[1] / "nope").rows} == {"missing"}
+    assert {r.verdict for r in verdicts.summarize(dirs[0] / "nope", dirs[1] / "nope").rows} == {"missing"}
 
 
 def test_a_value_without_measured_status_is_not_reproduced(dirs):
@@ -140,10 +140,10 @@ def test_corrupt_results_file_is_an_error_naming_it(dirs):
     write(res, "03-maxout", s4__maxout_adv_err=89.4)
     (res / "04-capacity-transfer.json").write_text("{ truncated")
     with pytest.raises(ValueError, match="04-capacity-transfer.json"):
-        summary.summarize(res, figs)
+        verdicts.summarize(res, figs)
     (res / "04-capacity-transfer.json").write_text(json.dumps({"claims": [{"value": 1}]}))
     with pytest.raises(ValueError, match="04-capacity-transfer.json"):
-        summary.summarize(res, figs)
+        verdicts.summarize(res, figs)
 
 
 def test_threshold_word_and_seed_report_claims(dirs):
@@ -186,7 +186,7 @@ def test_gallery_maps_paper_figures_by_name(dirs):
     png(figs, "04-capacity-transfer", "rubbish-examples")
     png(figs, "04-capacity-transfer", "capacity-sweep")
     png(figs, "05-summary", "ours-vs-paper")  # the summary's own figure is not in the gallery
-    g = summary.gallery(figs)
+    g = verdicts.gallery(figs)
     names = {k: [f"{p.parent.name}/{p.stem}" for p in v] for k, v in g.items()}
     assert names["Fig. 1"] == ["01-existence/fgsm-panda", "01-existence/figure1-mnist"]
     assert names["Seed report"] == ["01-existence/googlenet-mnist-training"]
@@ -194,7 +194,7 @@ def test_gallery_maps_paper_figures_by_name(dirs):
     assert names["Fig. 3"] == ["03-maxout/fig3-first-layer-weights"]
     assert names["Fig. 4"] == ["04-capacity-transfer/logits-along-fgsm"]
     assert names["App. A"] == ["04-capacity-transfer/rubbish-examples"]
-    assert names[summary.BEYOND] == ["01-existence/fig10-not-one", "02-linear/weights-l1",
+    assert names[verdicts.BEYOND] == ["01-existence/fig10-not-one", "02-linear/weights-l1",
                                      "04-capacity-transfer/capacity-sweep"]
 
 
@@ -218,7 +218,7 @@ def test_markdown_tables_and_results_file(dirs, tmp_path):
     write(res, "03-maxout", s4__maxout_adv_err=90.0, s6__advtrained_adv_err=20.0)
     png(figs, "03-maxout", "fig3-weights")
     png(figs, "03-maxout", "training-curves")
-    s = summary.summarize(res, figs, "default")
+    s = verdicts.summarize(res, figs, "default")
     table = summary.claims_table(s.rows)
     lines = [ln for ln in table.splitlines() if ln.startswith("| `")]
     assert len(lines) == len(paper_claims())
@@ -232,29 +232,29 @@ def test_markdown_tables_and_results_file(dirs, tmp_path):
     md_path = tmp_path / "RESULTS.md"
     assert summary.write_results_md(s, md_path) == md_path
     text = md_path.read_text()
-    assert summary.VERDICT_RULE in text and table in text
+    assert verdicts.VERDICT_RULE in text and table in text
     assert '<img src="figures/03-maxout/fig3-weights.png"' in text  # relative to RESULTS.md
     assert "figures/03-maxout/training-curves.png" in text.split("### Beyond the paper")[1]
     assert [p.name for p in tmp_path.glob(".RESULTS.md*")] == []  # no temp file left
 
 
 def test_results_md_goes_where_the_profile_says():
-    assert summary.results_md_path("default") == paths.ROOT / "RESULTS.md"
-    assert summary.results_md_path("paper") == paths.ROOT / "results" / "paper" / "RESULTS.md"
-    assert paths.SCRATCH_DIR in summary.results_md_path("smoke").parents
+    assert profiles.results_md("default") == paths.ROOT / "RESULTS.md"
+    assert profiles.results_md("paper") == paths.ROOT / "results" / "paper" / "RESULTS.md"
+    assert paths.SCRATCH_DIR in profiles.results_md("smoke").parents
 
 
 def test_profile_mismatch_is_warned(dirs):
     res, figs = dirs
     Results("03-maxout", "smoke", res).save()
-    assert any("smoke" in w for w in summary.summarize(res, figs, "default").warnings)
-    assert summary.summarize(res, figs, "smoke").warnings == []
+    assert any("smoke" in w for w in verdicts.summarize(res, figs, "default").warnings)
+    assert verdicts.summarize(res, figs, "smoke").warnings == []
 
 
 def test_plot_has_one_point_per_judged_number(dirs):
     res, figs = dirs
     write(res, "03-maxout", s4__maxout_adv_err=90.0, s6__advtrained_adv_err=30.0, s6__maxout240_clean_err=1.0)
-    s = summary.summarize(res, figs)
+    s = verdicts.summarize(res, figs)
     pts = summary.numeric_points(s.rows)
     assert sorted(p[2] for p in pts) == ["s4.maxout_adv_err", "s6.advtrained_adv_err", "s6.maxout240_clean_err"]
     fig = summary.plot_ours_vs_paper(s.rows)
@@ -266,7 +266,7 @@ def test_plot_counts_what_it_leaves_out_and_labels_do_not_overlap(dirs):
     res, figs = dirs
     write(res, "02-linear", s5__l1_0025_train_err=7.0)  # a threshold claim (">5"): judged, not plotted
     write(res, "03-maxout", s4__maxout_adv_err=60.0, s6__advtrained_adv_err=30.0)
-    s = summary.summarize(res, figs)
+    s = verdicts.summarize(res, figs)
     fig = summary.plot_ours_vs_paper(s.rows)
     note = " ".join(t.get_text() for t in fig.texts)
     assert "2 of the 3 judged claims are plotted" in note and "the other 1 are words or thresholds" in note
@@ -284,15 +284,15 @@ def test_paper_protocol_column_beside_the_profile(dirs, tmp_path):
     r = Results("base240", "paper", protocol_dir)
     r.record("s6.maxout240_clean_err", [0.95, 1.0, 0.9, 1.05, 0.92])
     r.save()
-    s = summary.summarize(res, figs)
-    protocol = summary.protocol_rows(protocol_dir)
+    s = verdicts.summarize(res, figs)
+    protocol = verdicts.protocol_rows(protocol_dir)
     table = summary.claims_table(s.rows, protocol)
     assert "| paper protocol |" in table.splitlines()[0]
     line = next(l for l in table.splitlines() if "`s6.maxout240_clean_err`" in l)
     assert "0.96 ± 0.06 (n=5, 95% CI ± 0.08): **reproduced**" in line
     assert line.split("|")[9].strip() == "**not reproduced**"  # 1.3 at this profile
     assert next(l for l in table.splitlines() if "`s4.maxout_adv_err`" in l).rstrip(" |").endswith("—")
-    assert summary.protocol_rows(tmp_path / "nothing") is None
+    assert verdicts.protocol_rows(tmp_path / "nothing") is None
 
 
 def test_each_protocol_is_judged_on_its_own_and_changes_are_listed(dirs):
