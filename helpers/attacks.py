@@ -100,6 +100,12 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: i
     return adv.detach()
 
 
+def along(x: torch.Tensor, direction: torch.Tensor, eps: float, clip: Clip = PROTOCOLS[PRIMARY]) -> torch.Tensor:
+    """``x + eps * direction`` within ``clip``: with ``fgsm_direction``'s direction, exactly
+    ``fgsm`` at that eps, so one backward pass serves every eps and both protocols."""
+    return _clip(x + eps * direction, clip)
+
+
 def pgd_split(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int = 20, seed: int = 0,
               batch_size: int = 1000) -> torch.Tensor:
     """``pgd`` over a whole split in batches, on ``x``'s device; the random starts come from

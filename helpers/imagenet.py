@@ -105,15 +105,6 @@ def load_googlenet(download: bool = True, timeout: float = 30.0) -> Normalized:
     return Normalized(net).eval()
 
 
-def random_googlenet(seed: int = 0) -> Normalized:
-    """An untrained GoogLeNet with the same 224 x 224 pipeline: tests the path without weights."""
-    from torchvision.models import GoogLeNet
-
-    torch.manual_seed(seed)
-    net = GoogLeNet(num_classes=1000, aux_logits=False, transform_input=True, init_weights=True)
-    return Normalized(net).eval()
-
-
 def sample_photo(name: str = "chelsea") -> torch.Tensor:
     """A colour photograph shipped inside scikit-image, as a 3 x H x W float tensor in [0, 1]."""
     try:

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .attacks import PRIMARY, PROTOCOLS, Clip, fgsm_direction
-from .metrics import confidence_on_mistakes, error_rate, predict_proba
+from .metrics import predict_proba, proba_scores
 from .models import device_of, mode
 
 
@@ -173,9 +173,8 @@ def direction_sweep(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_grid
         for eps in eps_grid:
             p = found[("clean", 0.0)] if eps == 0 else found[(kind, eps)]
             probas[(kind, eps)] = p
-            err = error_rate(p, y.cpu())
-            rows.append({"kind": kind, "eps": eps, "error": err, "accuracy": 1 - err,
-                         "conf_wrong": confidence_on_mistakes(p, y.cpu()), "conf_mean": p.max(1).values.mean().item()})
+            r = proba_scores(p, y.cpu())
+            rows.append({"kind": kind, "eps": eps, **r, "accuracy": 1 - r["error"]})
     return rows, probas
 
 

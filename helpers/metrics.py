@@ -1,12 +1,12 @@
 """Error rates, confidence on mistakes, eps sweeps and agreement between models."""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Optional
 
 import torch
 from torch import nn
 
-from .attacks import EPS, PRIMARY, PROTOCOLS, fgsm_direction, perturb
+from .attacks import EPS, PRIMARY, PROTOCOLS, along, fgsm_direction, perturb
 from .models import device_of, mode, probabilities
 
 
@@ -40,22 +40,28 @@ def confidence_on_mistakes(proba: torch.Tensor, y: torch.Tensor) -> float:
     return conf[wrong].mean().item() if wrong.any() else float("nan")
 
 
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
-    """Error and mean confidence (on mistakes, and on everything) for one split."""
-    p = predict_proba(model, x)
+def proba_scores(p: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    """Error and mean confidence (on mistakes, and on everything) from class probabilities."""
     return {"error": error_rate(p, y), "conf_wrong": confidence_on_mistakes(p, y),
             "conf_mean": p.max(1).values.mean().item()}
 
 
-def robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float = EPS) -> dict[str, float]:
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    """``proba_scores`` of ``model`` on one split."""
+    return proba_scores(predict_proba(model, x), y)
+
+
+def robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float = EPS,
+               direction: Optional[torch.Tensor] = None) -> dict[str, float]:
     """Clean error, mean clean confidence, and FGSM error and confidence on its mistakes under
     both protocols, in %: ``adv_err`` / ``adv_conf`` as printed (the primary), and
-    ``adv_err_clipped`` / ``adv_conf_clipped`` clipped to [0, 1], from one gradient."""
+    ``adv_err_clipped`` / ``adv_conf_clipped`` clipped to [0, 1], from one gradient
+    (``direction``: the model's ``fgsm_direction`` on (x, y), where the caller has it)."""
     p = predict_proba(model, x)
     out = {"clean_err": 100 * error_rate(p, y), "clean_conf": 100 * p.max(1).values.mean().item()}
-    step = eps * fgsm_direction(model, x, y)
+    direction = fgsm_direction(model, x, y) if direction is None else direction
     for name, clip in PROTOCOLS.items():
-        pa = predict_proba(model, x + step if clip is None else (x + step).clamp(*clip))
+        pa = predict_proba(model, along(x, direction, eps, clip))
         suffix = "" if name == PRIMARY else "_" + name
         out[f"adv_err{suffix}"] = 100 * error_rate(pa, y)
         out[f"adv_conf{suffix}"] = 100 * confidence_on_mistakes(pa, y)
@@ -73,11 +79,8 @@ def eps_sweep(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_grid: Iter
         for protocol in protocols:
             clip = PROTOCOLS[protocol]
             for eps in eps_grid:
-                if direction is None:
-                    xa = perturb(kind, model, x, y, float(eps), clip)
-                else:
-                    xa = x + float(eps) * direction
-                    xa = xa if clip is None else xa.clamp(*clip)
+                xa = (perturb(kind, model, x, y, float(eps), clip) if direction is None
+                      else along(x, direction, float(eps), clip))
                 r = evaluate(model, xa, y)
                 rows.append({"kind": kind, "protocol": protocol, "eps": float(eps), **r})
     return rows

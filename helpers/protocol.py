@@ -88,19 +88,18 @@ def _noise_claims(nets: dict, scores: dict, R: Results) -> None:
 
 
 def _large(P: SimpleNamespace) -> dict[str, TrainConfig]:
-    units = P.maxout.large_units
-    if not units or not P.maxout.large_seeds:
+    """The wide nets (``P.maxout.large_units``; the configs carry the width, the names do not)."""
+    units, seeds = P.maxout.large_units, P.maxout.large_seeds
+    if not units or not seeds:
         return {}
-    out = _maxouts("fgsm", "large_seeds", units, f"adversarial {units}")(P)
-    out[f"baseline {units} s{P.maxout.large_seeds[0]}"] = experiments.maxout(P, "clean", P.maxout.large_seeds[0],
-                                                                            units=units)
+    out = _maxouts("fgsm", "large_seeds", units, "large adversarial")(P)
+    out[f"large baseline s{seeds[0]}"] = experiments.maxout(P, "clean", seeds[0], units=units)
     return out
 
 
 def _large_claims(nets: dict, scores: dict, R: Results) -> None:
-    units = next(n for n in nets if n.startswith("adversarial ")).split()[1]
-    R.record("s6.maxout1600_adv_clean_err", **_both(scores, f"adversarial {units}", "clean_err", trained=True))
-    R.record("s6.maxout1600_clean_err", _seeds(scores, f"baseline {units}", "clean_err"))
+    R.record("s6.maxout1600_adv_clean_err", **_both(scores, "large adversarial", "clean_err", trained=True))
+    R.record("s6.maxout1600_clean_err", _seeds(scores, "large baseline", "clean_err"))
 
 
 def _ensemble(P: SimpleNamespace) -> dict[str, TrainConfig]:

@@ -7,7 +7,7 @@ from typing import Iterable, Mapping, Optional
 import torch
 from torch import nn
 
-from .attacks import EPS, PRIMARY, PROTOCOLS, Clip, perturb
+from .attacks import EPS, PRIMARY, PROTOCOLS, Clip, along, perturb
 from .metrics import agreement, error_rate, predict_proba
 
 
@@ -18,15 +18,18 @@ def predict_labels(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 def transfer_predictions(models: Mapping[str, nn.Module], x: torch.Tensor, y: torch.Tensor,
                          eps: float = EPS, clip: Clip = PROTOCOLS[PRIMARY],
-                         sources: Optional[Iterable[str]] = None) -> dict[str, dict[str, torch.Tensor]]:
+                         sources: Optional[Iterable[str]] = None,
+                         directions: Optional[Mapping[str, torch.Tensor]] = None) -> dict[str, dict[str, torch.Tensor]]:
     """``preds[source][target]``: the labels ``target`` gives to FGSM examples crafted on ``source``.
 
     Every source's examples are crafted once and shown to every model, so the whole
-    matrix costs one attack per source (the expensive part) and cheap forward passes.
+    matrix costs one attack per source (the expensive part) and cheap forward passes;
+    ``directions[source]`` (its ``fgsm_direction`` on (x, y)) saves even that.
     """
     preds: dict[str, dict[str, torch.Tensor]] = {}
     for src in (models if sources is None else sources):
-        x_adv = perturb("fgsm", models[src], x, y, eps, clip)
+        x_adv = (perturb("fgsm", models[src], x, y, eps, clip) if directions is None
+                 else along(x, directions[src], eps, clip))
         preds[src] = {tgt: predict_labels(m, x_adv) for tgt, m in models.items()}
     return preds
 

@@ -62,7 +62,7 @@ import seaborn as sns
 import torch
 
 from helpers import cifar, data, ensembles, experiments, local_linearity, metrics, protocol, rubbish, transfer
-from helpers.attacks import PRIMARY, PROTOCOLS, fgsm_direction, perturb
+from helpers.attacks import PRIMARY, PROTOCOLS, along, fgsm_direction
 from helpers.metrics import predict_proba
 from helpers.plotting import save_fig, show_images
 from helpers.results import paper_value
@@ -111,19 +111,22 @@ nets = {name: t.model for name, t in zip(wanted, experiments.train_many(list(wan
 nets["softmax"] = experiments.train(experiments.softmax(P)).model
 nets["RBF"] = experiments.train(experiments.rbf(P)).model
 BASE, ADV = f"base s{P.maxout.seeds[0]}", f"adv s{P.maxout.seeds[0]}"
-# the models of each protocol, under the same names: a net trained on perturbed inputs is
-# replaced by its twin trained under the clipped protocol
-twins = {n.replace(" clipped", ""): m for n, m in nets.items() if " clipped " in n}
-by_protocol = {"as printed": {n: m for n, m in nets.items() if " clipped " not in n},
-               "clipped": {n: twins.get(n, m) for n, m in nets.items() if " clipped " not in n}}
+# the nets of each protocol, shown under the same names: a net trained on perturbed inputs is
+# replaced by its twin trained under the clipped protocol (shown name -> name in `nets`)
+twins = {n.replace(" clipped", ""): n for n in nets if " clipped " in n}
+by_protocol = {"as printed": {n: n for n in nets if " clipped " not in n},
+               "clipped": {n: twins.get(n, n) for n in nets if " clipped " not in n}}
 
 # %% [markdown]
 # White-box numbers first (each model attacked through its own gradient): clean error, mean
 # confidence on clean digits, FGSM error and the mean confidence on the FGSM mistakes, in %,
-# as printed and (`_clipped`) clipped.
+# as printed and (`_clipped`) clipped. Each model's FGSM direction sign(∇ₓJ) on the test set
+# is computed once here; every FGSM example below, under either protocol, is a step along it.
 
 # %%
-overview = pd.DataFrame({name: metrics.robustness(m, x_test, y_test, EPS) for name, m in nets.items()}).T
+directions = {name: fgsm_direction(m, x_test, y_test) for name, m in nets.items()}
+overview = pd.DataFrame({name: metrics.robustness(m, x_test, y_test, EPS, directions[name])
+                         for name, m in nets.items()}).T
 overview.round(2)
 
 # %% [markdown]
@@ -154,7 +157,7 @@ bins = np.linspace(0, 1, 41)
 for name, color in ((BASE, "C0"), ("softmax", "C1"), ("RBF", "C2")):
     m = nets[name]
     p_clean = predict_proba(m, x_test).max(1).values
-    pa = predict_proba(m, perturb("fgsm", m, x_test, y_test, EPS))
+    pa = predict_proba(m, along(x_test, directions[name], EPS, PROTOCOLS[PRIMARY]))
     wrong = pa.argmax(1) != y_test
     axes[0].hist(p_clean.numpy(), bins=bins, alpha=0.55, color=color, label=name, density=True)
     axes[1].hist(pa.max(1).values[wrong].numpy(), bins=bins, alpha=0.55, color=color, label=name, density=True)
@@ -181,8 +184,10 @@ plt.show()
 # bottom: clipped), each with the nets trained under that protocol.
 
 # %%
-preds = {name: transfer.transfer_predictions(models, x_test, y_test, EPS, PROTOCOLS[name])
-         for name, models in by_protocol.items()}
+preds = {name: transfer.transfer_predictions({shown: nets[n] for shown, n in names.items()}, x_test, y_test, EPS,
+                                             PROTOCOLS[name], directions={shown: directions[n]
+                                                                          for shown, n in names.items()})
+         for name, names in by_protocol.items()}
 matrix = {name: transfer.error_matrix(p, y_test) for name, p in preds.items()}
 # the same wrong class: among examples both the crafting model and the classifier get wrong
 same = {name: pd.DataFrame({src: {tgt: 100 * transfer.same_wrong_class(row[src], q, y_test, both_wrong=True)
@@ -539,7 +544,7 @@ plt.show()
 # %%
 p_rub = predict_proba(nets[BASE], noise_inputs[:10])
 show_images(noise_inputs[:10], [f"'{int(k)}' {100 * v:.0f}%" for v, k in zip(*p_rub.max(1))], vmin=-3, vmax=3)
-plt.suptitle(f"Gaussian rubbish and the baseline maxout's label (confidence)", y=1.08)
+plt.suptitle("Gaussian rubbish and the baseline maxout's label (confidence)", y=1.08)
 save_fig("rubbish-examples")
 plt.show()
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from helpers.attacks import fgsm, fgsm_direction, input_gradient, perturb, pgd, pgd_split, random_sign_noise, uniform_noise
+from helpers.attacks import along, fgsm, fgsm_direction, input_gradient, perturb, pgd, pgd_split, random_sign_noise, uniform_noise
 from helpers.models import LogisticRegression, MaxoutMLP, SoftmaxRegression
 
 
@@ -114,3 +114,5 @@ def test_fgsm_direction_gives_fgsm_at_every_eps(digits):
     for eps in (0.1, 0.25):
         assert torch.equal((x + eps * d).clamp(0, 1), fgsm(model, x, y, eps, (0.0, 1.0)))
         assert torch.equal(x + eps * d, fgsm(model, x, y, eps))  # the primary protocol: as printed
+        assert torch.equal(along(x, d, eps, (0.0, 1.0)), fgsm(model, x, y, eps, (0.0, 1.0)))
+        assert torch.equal(along(x, d, eps), fgsm(model, x, y, eps))

@@ -20,7 +20,11 @@ def photo():
 
 @pytest.fixture(scope="module")
 def net():
-    return I.random_googlenet(seed=0)
+    """An untrained GoogLeNet behind the same 224 x 224 pipeline: the path without the weights."""
+    from torchvision.models import GoogLeNet
+
+    torch.manual_seed(0)
+    return I.Normalized(GoogLeNet(num_classes=1000, aux_logits=False, transform_input=True, init_weights=True)).eval()
 
 
 @pytest.fixture(scope="module")

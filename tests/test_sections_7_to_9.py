@@ -87,6 +87,10 @@ def test_transfer_diagonal_is_white_box_error(digits):
     assert ((df >= 0) & (df <= 100)).all().all()
     only = transfer.transfer_predictions(models, x, y, sources=["a"])
     assert list(only) == ["a"] and torch.equal(only["a"]["b"], preds["a"]["b"])
+    # the directions given instead of crafted: the same examples, the same labels
+    given = transfer.transfer_predictions(models, x, y, eps=0.25,
+                                          directions={n: fgsm_direction(m, x, y) for n, m in models.items()})
+    assert all(torch.equal(given[s][t], preds[s][t]) for s in models for t in models)
 
 
 # ----------------------------------------------------------------- rubbish
