@@ -21,10 +21,11 @@ def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 2000) -> 
 
 
 def error_rate(pred: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction of ``pred`` (labels, or probabilities to argmax) that differ from ``y``."""
+    """Fraction of ``pred`` (labels, or probabilities to argmax) that differ from ``y`` (on
+    ``pred``'s device: ``predict_proba`` returns to the CPU from a model on the GPU)."""
     if pred.dim() == 2:
         pred = pred.argmax(1)
-    return (pred != y).float().mean().item()
+    return (pred != y.to(pred.device)).float().mean().item()
 
 
 def model_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:

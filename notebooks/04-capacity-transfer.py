@@ -184,10 +184,11 @@ plt.show()
 # bottom: clipped), each with the nets trained under that protocol.
 
 # %%
-preds = {name: transfer.transfer_predictions({shown: nets[n] for shown, n in names.items()}, x_test, y_test, EPS,
-                                             PROTOCOLS[name], directions={shown: directions[n]
-                                                                          for shown, n in names.items()})
-         for name, names in by_protocol.items()}
+preds = {}
+for name, names in by_protocol.items():
+    models = {shown: nets[n] for shown, n in names.items()}
+    preds[name] = transfer.transfer_predictions(models, x_test, y_test, EPS, PROTOCOLS[name],
+                                                directions={shown: directions[n] for shown, n in names.items()})
 matrix = {name: transfer.error_matrix(p, y_test) for name, p in preds.items()}
 # the same wrong class: among examples both the crafting model and the classifier get wrong
 same = {name: pd.DataFrame({src: {tgt: 100 * transfer.same_wrong_class(row[src], q, y_test, both_wrong=True)

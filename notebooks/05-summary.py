@@ -139,7 +139,7 @@ for p in beyond:
 #
 # The tables above and the gallery, written for readers of the repository: at the top level
 # for the `default` profile, in `results/paper/` for `paper`, and in the scratch folder
-# `build/smoke/` for `smoke` (a smoke run never overwrites a committed file).
+# `build/smoke/results/` for `smoke` (a smoke run never overwrites a committed file).
 
 # %%
 md_path = summary.write_results_md(S, profiles.results_md(P.name))
