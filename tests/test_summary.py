@@ -314,3 +314,11 @@ def test_each_protocol_is_judged_on_its_own_and_changes_are_listed(dirs):
     table = summary.changes_table(list(by.values()))
     assert "`s6.advtrained_adv_err`" in table and "s6.maxout240_clean_err" not in table
     assert "ours (clipped): verdict" in summary.claims_table(list(by.values()))
+
+
+def test_every_figure_claim_is_held_by_one_gallery_figure_through_its_paper_ref():
+    figure_claims = {cid: c["paper_ref"] for cid, c in paper_claims().items() if c["metric"] == "figure"}
+    assert figure_claims  # Fig. 3 and Fig. 4
+    for cid, ref in figure_claims.items():
+        assert [f.key for f in verdicts.GALLERY if f.holds(ref)] == [ref.replace(".", ". ")], cid
+    assert not any(f.holds("Sec.6") for f in verdicts.GALLERY)
