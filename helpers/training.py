@@ -350,12 +350,12 @@ def matmul_precision(precision: str):
 
 # Momentum lets the velocity of a weight whose gradient is zero (MNIST's border pixels, dropped
 # units) decay geometrically through the denormal range, and x86 CPUs handle denormals in
-# microcode: on the 2-core Xeon a 240-unit population's step (helpers.population) took 105-122 ms with the velocities
-# of a checkpoint (a fifth of the first layer's denormal) against 42-49 ms with them zeroed, and
-# torch.set_flush_denormal does not reach the worker threads. So every FLUSH_EVERY steps the
-# velocities below TINY are set to zero: at momentum <= .7 an entry needs more than 50 steps to
-# fall from TINY to the denormal range, and lr * TINY is far below the resolution of any weight,
-# so the weights are the same as without the flush.
+# microcode: a 240-unit population's step (helpers.population) ran about twice as slow with the
+# velocities of a long run as with them zeroed, and torch.set_flush_denormal does not reach the
+# worker threads. So every FLUSH_EVERY steps the velocities below TINY are set to zero: at
+# momentum <= .7 an entry needs more than 50 steps to fall from TINY to the denormal range, and
+# lr * TINY is far below the resolution of any weight, so the weights are the same as without
+# the flush (tests).
 FLUSH_EVERY = 16
 TINY = 1e-30
 
@@ -364,7 +364,6 @@ def flush_tiny(tensors: list[torch.Tensor]) -> None:
     """Set the entries of ``tensors`` smaller than ``TINY`` in magnitude to zero, in place."""
     for t in tensors:
         t.masked_fill_(t.abs() < TINY, 0.0)
-
 
 
 def _fit_steps(config: TrainConfig, train: tuple, valid: Optional[tuple], epochs: int, device: torch.device,

@@ -88,12 +88,11 @@ w = logreg.w.detach()
 adv37 = {name: fgsm(logreg, x37, y37, EPS, clip=clip) for name, clip in PROTOCOLS.items()}
 clean_err = metrics.model_error(logreg, x37, y37)
 adv_err = {k: metrics.model_error(logreg, v, y37) for k, v in adv37.items()}
+exactness = {k: linear_models.fgsm_exactness(logreg, x37, y37, EPS, clip) for k, clip in PROTOCOLS.items()}
 check = pd.DataFrame([{"attack": k + (" (not clipped)" if clip is None else " to [0, 1]"),
                        "error %": 100 * adv_err[k],
-                       "FGSM = x - eps*y*sign(w), share of examples %":
-                           100 * linear_models.fgsm_exactness(logreg, x37, y37, EPS, clip)["exact"],
-                       "input gradient exactly 0 (float32 saturation) %":
-                           100 * linear_models.fgsm_exactness(logreg, x37, y37, EPS, clip)["saturated"],
+                       "FGSM = x - eps*y*sign(w), share of examples %": 100 * exactness[k]["exact"],
+                       "input gradient exactly 0 (float32 saturation) %": 100 * exactness[k]["saturated"],
                        "max |FGSM - closed form|": (v - linear_models.worst_case_examples(logreg, x37, y37, EPS, clip))
                            .abs().max().item()}
                       for k, clip in PROTOCOLS.items() for v in [adv37[k]]])
