@@ -2,7 +2,8 @@
 
 ``make paper`` (``scripts/paper.py``) runs the groups in ``GROUPS``' order, the priority: the
 240-unit baseline and adversarial nets (section 6's headline claims, five seeds), the
-1600-unit nets, the noise controls, the twelve-net ensemble, the capacity sweep. Each finished
+1600-unit nets, the 240-unit adversarial nets' twins trained under the clipped attack
+protocol, the noise controls, the twelve-net ensemble, the capacity sweep. Each finished
 group writes ``<out>/<group>.json`` at once (claims in the results schema, every net's scores,
 validation curves, device, precision, wall time) and a figure of its curves; a rerun skips
 the groups whose file says they are complete. ``budget`` stops cleanly before a group whose
@@ -40,20 +41,22 @@ class Group:
     description: str
     configs: Callable[[SimpleNamespace], dict[str, TrainConfig]]  # name -> config
     claims: Callable[[dict[str, Trained], dict[str, dict], Results], None]  # (nets, scores, results)
+    scored_with: Optional[str] = None  # a group whose nets' scores its claims read too (written first)
 
 
 CLIPPED = " clipped"  # the name suffix of a net trained under the clipped attack protocol
 
 
-def _maxouts(objective: str, seeds_attr: str = "seeds", units: Optional[int] = None, label: str = ""):
-    """One net per seed; for objectives that perturb their inputs, a twin trained under the
-    clipped protocol beside each (``<label> clipped sN``)."""
+def _maxouts(objective: str, seeds_attr: str = "seeds", units: Optional[int] = None, label: str = "",
+             protocols: tuple[bool, ...] = (False, True)):
+    """One net per seed; for objectives that perturb their inputs, one per attack protocol of
+    ``protocols`` (``False``: as printed, ``<label> sN``; ``True``: clipped, ``<label> clipped sN``)."""
     def build(P: SimpleNamespace) -> dict[str, TrainConfig]:
         out = {}
         for s in getattr(P.maxout, seeds_attr):
-            out[f"{label or objective} s{s}"] = experiments.maxout(P, objective, s, units=units)
-            if objective != "clean":
-                out[f"{label or objective}{CLIPPED} s{s}"] = experiments.maxout(P, objective, s, units=units, clip=True)
+            for clip in (protocols if objective != "clean" else (False,)):
+                name = f"{label or objective}{CLIPPED if clip else ''} s{s}"
+                out[name] = experiments.maxout(P, objective, s, units=units, **({"clip": True} if clip else {}))
         return out
     return build
 
@@ -121,15 +124,18 @@ def _capacity(P: SimpleNamespace) -> dict[str, TrainConfig]:
             for u in P.capacity.units for d in P.capacity.depths}
 
 
+_ADV240 = _section6("adversarial", "s6.maxout240_adv_clean_err", "s6.advtrained_adv_err", "s6.advtrained_adv_conf",
+                    trained=True)
 GROUPS: dict[str, Group] = {
     "base240": Group("240-unit baseline, every seed", _maxouts("clean", label="baseline"),
                      _section6("baseline", "s6.maxout240_clean_err", "s4.maxout_adv_err", "s4.maxout_adv_conf",
                                trained=False)),
-    "adv240": Group("240-unit adversarially trained net, every seed, trained under each attack protocol",
-                    _maxouts("fgsm", label="adversarial"),
-                    _section6("adversarial", "s6.maxout240_adv_clean_err", "s6.advtrained_adv_err",
-                              "s6.advtrained_adv_conf", trained=True)),
+    "adv240": Group("240-unit adversarially trained net (FGSM as printed), every seed",
+                    _maxouts("fgsm", label="adversarial", protocols=(False,)), _ADV240),
     "large": Group("1600-unit adversarial nets (under each attack protocol) and one baseline", _large, _large_claims),
+    # the clipped protocol's twins of adv240: the clipped column of its claims, after the paper's own nets
+    "adv240clip": Group("240-unit adversarially trained net under the clipped protocol, every seed",
+                        _maxouts("fgsm", label="adversarial", protocols=(True,)), _ADV240, scored_with="adv240"),
     "noise240": Group("240-unit nets trained on random-sign and uniform noise",
                       lambda P: {**_maxouts("sign", "noise_seeds")(P), **_maxouts("uniform", "noise_seeds")(P)},
                       _noise_claims),
@@ -170,7 +176,7 @@ def run_group(name: str, P: SimpleNamespace, out_dir: Path, device: torch.device
     x, y = data.mnist("test")
     scores = {n: metrics.robustness(t.model, x, y, EPS) for n, t in trained.items()}
     R = Results(name, P.name, out_dir)
-    group.claims(trained, scores, R)
+    group.claims(trained, {**_scores_of(group.scored_with, out_dir, P.name), **scores}, R)
     precision = sorted({c.precision for c in configs.values()})
     blob = {"group": name, "description": group.description, "profile": P.name, "complete": True,
             "device": device_name(device), "precision": precision, "seconds": time.perf_counter() - t0,
@@ -181,6 +187,17 @@ def run_group(name: str, P: SimpleNamespace, out_dir: Path, device: torch.device
                      for n, t in trained.items()}}
     paths.atomic_write_bytes(out_dir / f"{name}.json", (json.dumps(blob, indent=1) + "\n").encode())
     return blob
+
+
+def _scores_of(name: Optional[str], out_dir: Path, profile: str) -> dict[str, dict]:
+    """The test scores of group ``name``'s nets, from its file (nothing for no group)."""
+    if name is None:
+        return {}
+    if not is_complete(out_dir, name, profile):
+        raise FileNotFoundError(f"{paths.shown(out_dir / (name + '.json'))}: the claims of this group are "
+                                f"recorded beside group {name}'s nets; run `make paper GROUP={name}` first "
+                                f"(the nets trained here stay in the cache)")
+    return {n: net["scores"] for n, net in json.loads((out_dir / f"{name}.json").read_text())["nets"].items()}
 
 
 def is_complete(out_dir: Path, name: str, profile: str) -> bool:

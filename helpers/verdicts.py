@@ -199,13 +199,15 @@ def load_all(results_dir: Path) -> dict[str, dict]:
 
 def _rows(files: dict[str, dict]) -> list[Row]:
     claims = paper_claims()
-    # a claim recorded by several files: the one its own notebook wrote wins
+    # a claim recorded by several files: the one its own notebook wrote wins, else the one with
+    # a clipped value (``make paper``'s adv240 records the claims that adv240clip completes)
     found: dict[str, tuple[dict, dict]] = {}
+    rank: dict[str, tuple[bool, bool]] = {}
     for notebook, blob in files.items():
         for c in blob["claims"]:
-            home = claims.get(c["id"], {}).get("notebook")
-            if c["id"] not in found or notebook == home:
-                found[c["id"]] = (c, blob)
+            mine = (notebook == claims.get(c["id"], {}).get("notebook"), bool(c.get("clipped")))
+            if c["id"] not in found or mine > rank[c["id"]]:
+                found[c["id"]], rank[c["id"]] = (c, blob), mine
     ids = list(claims) + sorted(set(found) - set(claims))
     rows = []
     for cid in ids:

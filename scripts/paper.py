@@ -7,7 +7,7 @@ Each finished group writes ``results/paper/<group>.json`` at once; a rerun skips
 groups, so the command can be stopped and started again, and groups can be shared between
 machines (``--group``). A group stopped by ``--budget`` or ``--stop-after`` keeps a checkpoint of
 its running phase (``.cache/populations``), and the next run goes on from it. The groups, in
-priority order: base240, adv240, large, noise240, ensemble, capacity.
+priority order: base240, adv240, large, adv240clip, noise240, ensemble, capacity.
 """
 from __future__ import annotations
 

@@ -27,15 +27,31 @@ def test_a_group_writes_its_claims_and_a_rerun_skips_it(tmp_path):
     assert ids == {"s6.maxout240_clean_err", "s4.maxout_adv_err", "s4.maxout_adv_conf"}
     assert all(0 <= c["value"] <= 100 for c in blob["claims"])
     assert set(blob["nets"]) == {"baseline s0"} and blob["nets"]["baseline s0"]["history"]
-    adv, _ = _run(tmp_path, groups=["adv240"])
-    claims = {c["id"]: c for c in json.loads((tmp_path / "results" / "adv240.json").read_text())["claims"]}
-    nets = json.loads((tmp_path / "results" / "adv240.json").read_text())["nets"]
-    assert set(nets) == {"adversarial s0", "adversarial clipped s0"}  # one net per attack protocol
-    err = claims["s6.advtrained_adv_err"]
-    assert err["value"] == nets["adversarial s0"]["scores"]["adv_err"]
-    assert err["clipped"]["value"] == nets["adversarial clipped s0"]["scores"]["adv_err_clipped"]
     again, lines = _run(tmp_path, groups=["base240"])
     assert again["base240"] == "done before" and "skipped" in lines[0]
+
+
+def test_the_clipped_twins_complete_the_adversarial_groups_claims(tmp_path):
+    with pytest.raises(FileNotFoundError, match="adv240.json.*make paper GROUP=adv240"):
+        _run(tmp_path, groups=["adv240clip"])  # its claims need the printed nets' scores
+    _run(tmp_path, groups=["adv240"])
+    printed = json.loads((tmp_path / "results" / "adv240.json").read_text())
+    assert set(printed["nets"]) == {"adversarial s0"}
+    err = {c["id"]: c for c in printed["claims"]}["s6.advtrained_adv_err"]
+    assert err["value"] == printed["nets"]["adversarial s0"]["scores"]["adv_err"] and "clipped" not in err
+    out, _ = _run(tmp_path, groups=["adv240clip"])
+    assert out["adv240clip"].startswith("done")
+    twins = json.loads((tmp_path / "results" / "adv240clip.json").read_text())
+    assert set(twins["nets"]) == {"adversarial clipped s0"}
+    err = {c["id"]: c for c in twins["claims"]}["s6.advtrained_adv_err"]
+    assert err["value"] == printed["nets"]["adversarial s0"]["scores"]["adv_err"]
+    assert err["clipped"]["value"] == twins["nets"]["adversarial clipped s0"]["scores"]["adv_err_clipped"]
+    from helpers.results import Results
+
+    here = Results("03-maxout", "default", tmp_path)
+    here.record("s6.advtrained_adv_err", 25.0)
+    row = protocol.beside(here.claims, protocol.load_groups(tmp_path / "results")).loc["s6.advtrained_adv_err"]
+    assert row["paper protocol"] == err["value"] and row["protocol, clipped"] == err["clipped"]["value"]
 
 
 def test_budget_skips_a_group_that_does_not_fit_and_unknown_groups_are_named(tmp_path):

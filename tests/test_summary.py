@@ -295,6 +295,20 @@ def test_paper_protocol_column_beside_the_profile(dirs, tmp_path):
     assert verdicts.protocol_rows(tmp_path / "nothing") is None
 
 
+def test_a_claim_in_several_files_is_read_from_its_notebook_else_where_it_is_complete(dirs):
+    res, figs = dirs
+    for name, clipped in (("adv240", None), ("adv240clip", 2.0)):  # the second completes the first
+        r = Results(name, "paper", res)
+        r.record("s6.advtrained_adv_err", 20.0, clipped=clipped)
+        r.save()
+    assert rows(res, figs)["s6.advtrained_adv_err"].clipped.value == 2.0
+    r = Results("03-maxout", "default", res)  # its own notebook wins, clipped value or not
+    r.record("s6.advtrained_adv_err", 30.0)
+    r.save()
+    row = rows(res, figs)["s6.advtrained_adv_err"]
+    assert row.value == 30.0 and row.clipped is None
+
+
 def test_each_protocol_is_judged_on_its_own_and_changes_are_listed(dirs):
     res, figs = dirs
     r = Results("03-maxout", "default", res)
