@@ -298,18 +298,27 @@ def beside(claims: list[dict], groups: dict[str, dict]):
 
 
 def plot_curves(blob: dict, title: str = ""):
-    """Validation error (clean and FGSM) per epoch of every net of a group's first phase."""
+    """Validation error (clean and FGSM) per epoch of every net of a group's first phase, each
+    net's best epoch (the one the continuation starts from) marked."""
     import matplotlib.pyplot as plt
     import pandas as pd
 
     rows = [{"net": name, **r} for name, net in blob["nets"].items() for r in net["history"] if "phase" not in r]
     frame = pd.DataFrame(rows)
+    best = {name: net.get("best_epoch") for name, net in blob["nets"].items()}
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
-    for ax, column, label in ((axes[0], "valid_error", "clean"), (axes[1], "valid_adv_error", "FGSM eps=.25")):
+    panels = ((axes[0], "valid_error", "clean"),
+              (axes[1], "valid_adv_error", "FGSM eps=.25, each net's protocol"))
+    for ax, column, label in panels:
         if column in frame:
             for name, mine in frame.groupby("net", sort=False):
-                ax.plot(mine.epoch, 100 * mine[column], lw=1, label=name)
+                line, = ax.plot(mine.epoch, 100 * mine[column], lw=1, label=name)
+                at = mine[mine.epoch == best[name]]
+                ax.plot(at.epoch, 100 * at[column], "o", color=line.get_color(), ms=5)
         ax.set(xlabel="epoch", ylabel="error %", title=f"validation error, {label}")
+    if "valid_error" in frame:  # the first epochs' tens of percent would flatten the tenths where nets differ
+        low = 100 * frame.valid_error.min()
+        axes[0].set_ylim(0.9 * low, 2.5 * low)
     if axes[0].lines:
         axes[0].legend(fontsize="x-small")
     fig.suptitle(title or f"{blob['group']}: {blob['description']} ({blob['device']})", y=1.02)
