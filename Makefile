@@ -69,13 +69,16 @@ gpu-pack: data
 	@mkdir -p .carry/mnist
 	for f in data/MNIST/raw/*-ubyte; do gzip -9 -c $$f > .carry/mnist/$$(basename $$f).gz; done
 
-# what scripts/gpu_paper.sh brought back: results into results/paper, weights into the model cache
+# what scripts/gpu_paper.sh brought back: results into results/paper (never over a group already
+# there: delete it first to take the device's), weights into the model cache
 gpu-unpack:
 	@test -f "$(TAR)" || { echo "TAR=path/to/paper-results.tar.gz is required"; exit 2; }
 	@rm -rf build/gpu/unpacked; mkdir -p build/gpu/unpacked results/paper .cache/models
 	tar -xzf "$(TAR)" -C build/gpu/unpacked
 	if [ -f build/gpu/unpacked/bench-population.json ]; then mv build/gpu/unpacked/bench-population.json bench/population-gpu.json; fi
-	cp build/gpu/unpacked/*.json results/paper/
+	@for f in build/gpu/unpacked/*.json; do \
+	  if [ -e results/paper/$$(basename $$f) ]; then echo "kept results/paper/$$(basename $$f) (the device's is in $$f)"; \
+	  else cp $$f results/paper/ && echo "added results/paper/$$(basename $$f)"; fi; done
 	if [ -d build/gpu/unpacked/weights ]; then cp build/gpu/unpacked/weights/*.pt .cache/models/; fi
 
 clean:

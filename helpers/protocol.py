@@ -16,6 +16,7 @@ that several machines can share them with no scheduler of ours.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -48,14 +49,15 @@ CLIPPED = " clipped"  # the name suffix of a net trained under the clipped attac
 
 
 def _maxouts(objective: str, seeds_attr: str = "seeds", units: Optional[int] = None, label: str = "",
-             protocols: tuple[bool, ...] = (False, True)):
-    """One net per seed; for objectives that perturb their inputs, one per attack protocol of
-    ``protocols`` (``False``: as printed, ``<label> sN``; ``True``: clipped, ``<label> clipped sN``)."""
+             clipped: tuple[bool, ...] = (False, True)):
+    """One net per seed; for objectives that perturb their inputs, one per value of ``clipped``
+    (``False``: the attack as printed, ``<label> sN``; ``True``: clipped, ``<label> clipped sN``)."""
     def build(P: SimpleNamespace) -> dict[str, TrainConfig]:
         out = {}
         for s in getattr(P.maxout, seeds_attr):
-            for clip in (protocols if objective != "clean" else (False,)):
+            for clip in (clipped if objective != "clean" else (False,)):
                 name = f"{label or objective}{CLIPPED if clip else ''} s{s}"
+                # clip= only where it differs from experiments.maxout's own choice: cache keys stay put
                 out[name] = experiments.maxout(P, objective, s, units=units, **({"clip": True} if clip else {}))
         return out
     return build
@@ -131,11 +133,11 @@ GROUPS: dict[str, Group] = {
                      _section6("baseline", "s6.maxout240_clean_err", "s4.maxout_adv_err", "s4.maxout_adv_conf",
                                trained=False)),
     "adv240": Group("240-unit adversarially trained net (FGSM as printed), every seed",
-                    _maxouts("fgsm", label="adversarial", protocols=(False,)), _ADV240),
+                    _maxouts("fgsm", label="adversarial", clipped=(False,)), _ADV240),
     "large": Group("1600-unit adversarial nets (under each attack protocol) and one baseline", _large, _large_claims),
     # the clipped protocol's twins of adv240: the clipped column of its claims, after the paper's own nets
     "adv240clip": Group("240-unit adversarially trained net under the clipped protocol, every seed",
-                        _maxouts("fgsm", label="adversarial", protocols=(True,)), _ADV240, scored_with="adv240"),
+                        _maxouts("fgsm", label="adversarial", clipped=(True,)), _ADV240, scored_with="adv240"),
     "noise240": Group("240-unit nets trained on random-sign and uniform noise",
                       lambda P: {**_maxouts("sign", "noise_seeds")(P), **_maxouts("uniform", "noise_seeds")(P)},
                       _noise_claims),
@@ -176,11 +178,13 @@ def run_group(name: str, P: SimpleNamespace, out_dir: Path, device: torch.device
     x, y = data.mnist("test")
     scores = {n: metrics.robustness(t.model, x, y, EPS) for n, t in trained.items()}
     R = Results(name, P.name, out_dir)
-    group.claims(trained, {**_scores_of(group.scored_with, out_dir, P.name), **scores}, R)
     precision = sorted({c.precision for c in configs.values()})
+    other = _scored_with(group, out_dir, P.name, precision)
+    group.claims(trained, {**(other or {}).get("scores", {}), **scores}, R)
     blob = {"group": name, "description": group.description, "profile": P.name, "complete": True,
             "device": device_name(device), "precision": precision, "seconds": time.perf_counter() - t0,
             "torch": torch.__version__, "written": time.strftime("%Y-%m-%d %H:%M"), "claims": R.claims,
+            **({"scored_with": {k: other[k] for k in ("group", "sha256", "device")}} if other else {}),
             "nets": {n: {"scores": scores[n], "train_seconds": t.seconds, "cached": t.cached,
                          "best_epoch": t.history[-1].get("best_epoch"), "retrain": t.config.retrain,
                          "history": [{k: r[k] for k in HISTORY_KEYS if k in r} for r in t.history]}
@@ -189,18 +193,30 @@ def run_group(name: str, P: SimpleNamespace, out_dir: Path, device: torch.device
     return blob
 
 
-def _scores_of(name: Optional[str], out_dir: Path, profile: str) -> dict[str, dict]:
-    """The test scores of group ``name``'s nets, from its file (nothing for no group)."""
+def _scored_with(group: Group, out_dir: Path, profile: str, precision: list[str]) -> Optional[dict]:
+    """The file of the group whose scores ``group``'s claims read (None if it reads none): its
+    name, SHA-256 (a later rewrite of that file makes this group's claims stale:
+    ``is_complete``), device and its nets' scores. Its nets must share this group's precision."""
+    name = group.scored_with
     if name is None:
-        return {}
+        return None
+    path = out_dir / f"{name}.json"
     if not is_complete(out_dir, name, profile):
-        raise FileNotFoundError(f"{paths.shown(out_dir / (name + '.json'))}: the claims of this group are "
-                                f"recorded beside group {name}'s nets; run `make paper GROUP={name}` first "
-                                f"(the nets trained here stay in the cache)")
-    return {n: net["scores"] for n, net in json.loads((out_dir / f"{name}.json").read_text())["nets"].items()}
+        raise FileNotFoundError(f"{paths.shown(path)}: the claims of this group are recorded beside group "
+                                f"{name}'s nets; run `make paper GROUP={name}` first (the nets trained here "
+                                "stay in the cache)")
+    raw = path.read_bytes()
+    blob = json.loads(raw)
+    if blob.get("precision") != precision:
+        raise ValueError(f"{paths.shown(path)} holds nets trained in {blob.get('precision')}, this group's are in "
+                         f"{precision}: their claims would mix precisions; run both groups at one precision")
+    return {"group": name, "sha256": hashlib.sha256(raw).hexdigest(), "device": blob.get("device"),
+            "scores": {n: net["scores"] for n, net in blob["nets"].items()}}
 
 
 def is_complete(out_dir: Path, name: str, profile: str) -> bool:
+    """Whether ``<out_dir>/<name>.json`` is a finished run of ``profile`` whose claims are
+    current (the file its claims read, if any, is still the one they read)."""
     path = out_dir / f"{name}.json"
     if not path.exists():
         return False
@@ -208,6 +224,11 @@ def is_complete(out_dir: Path, name: str, profile: str) -> bool:
         blob = json.loads(path.read_text())
     except ValueError:
         return False  # a damaged file: run the group again
+    other = blob.get("scored_with")
+    if other:
+        source = out_dir / f"{other['group']}.json"
+        if not source.exists() or hashlib.sha256(source.read_bytes()).hexdigest() != other["sha256"]:
+            return False  # scored beside another version of that file: score again (the nets are cached)
     return bool(blob.get("complete")) and blob.get("profile") == profile
 
 
@@ -247,6 +268,11 @@ def run(profile: str = "paper", groups: Optional[list[str]] = None, budget: Opti
         if not configs:
             outcome[name] = "nothing to train at this profile"
             continue
+        first = GROUPS[name].scored_with
+        if first and not is_complete(out_dir, first, P.name):
+            outcome[name] = f"not started: its claims need group {first}'s (make paper GROUP={first})"
+            log(f"[{name}] {outcome[name]}")
+            continue
         if budget is not None:
             left = budget - (time.perf_counter() - start)
             estimate = estimate_seconds(configs, device)
@@ -284,7 +310,11 @@ def beside(claims: list[dict], groups: dict[str, dict]):
     printed; the ``clipped`` columns hold the clipped protocol's, for claims on FGSM examples."""
     import pandas as pd
 
-    protocol = {c["id"]: (c, blob) for blob in groups.values() for c in blob["claims"]}
+    protocol: dict[str, tuple[dict, dict]] = {}
+    for blob in groups.values():  # a claim in two groups' files: the one with its clipped value (verdicts._rows)
+        for c in blob["claims"]:
+            if c["id"] not in protocol or (c.get("clipped") and not protocol[c["id"]][0].get("clipped")):
+                protocol[c["id"]] = (c, blob)
     rows = []
     for c in claims:
         p, blob = protocol.get(c["id"], ({}, {}))
@@ -293,8 +323,14 @@ def beside(claims: list[dict], groups: dict[str, dict]):
                      "paper protocol": p.get("value"), "protocol sd": p.get("std"),
                      "protocol 95% CI ±": p.get("ci95"), "protocol n": p.get("n_seeds"),
                      "protocol, clipped": (p.get("clipped") or {}).get("value"),
-                     "protocol run on": blob.get("device")})
+                     "protocol run on": _devices(blob)})
     return pd.DataFrame(rows).set_index("id")
+
+
+def _devices(blob: dict) -> Optional[str]:
+    """Where a group's claims were measured: with the device of the group they read, if another."""
+    mine, other = blob.get("device"), (blob.get("scored_with") or {}).get("device")
+    return mine if other in (None, mine) else f"{other} (as printed), {mine} (clipped)"
 
 
 def plot_curves(blob: dict, title: str = ""):

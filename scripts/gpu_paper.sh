@@ -3,7 +3,8 @@
 # jupytext, no network). Prepare here with `make gpu-pack` (MNIST's raw files, gzipped, into
 # .carry/), then on the device, with `.carry` carried:
 #     OUT=/path/that/comes/back bash scripts/gpu_paper.sh
-# It runs the groups of helpers.protocol in priority order within BUDGET seconds, then packs
+# It runs the groups of helpers.protocol in priority order (or PAPER_GROUPS="large adv240clip ...")
+# within BUDGET seconds, then packs
 # results/paper, figures/paper, the seed-0 240-unit weights and the population benchmark into
 # $OUT/paper-results.tar.gz (with the log beside it). Unpack here with `make gpu-unpack`.
 # A dry run on a CPU at the smoke profile is part of `make test` (tests/test_protocol.py):
@@ -29,7 +30,7 @@ fi
   $PY bench/run.py --population-only --device "$DEVICE" --out "$RESULTS/bench-population.json" \
       ${BENCH_SIZES:+--sizes $BENCH_SIZES --steps 2} || echo "bench failed"
   $PY scripts/paper.py --profile "$PROFILE" --device "$DEVICE" --precision "$PRECISION" --budget "$BUDGET" \
-      --out "$RESULTS" --quiet || echo "paper.py exited with $?"
+      --out "$RESULTS" --quiet ${PAPER_GROUPS:+--group $PAPER_GROUPS} || echo "paper.py exited with $?"
   $PY - "$PROFILE" "$RESULTS/weights" "$PRECISION" <<'PY'
 import sys, shutil
 from pathlib import Path

@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 
-from helpers import paths, population, protocol
+from helpers import experiments, paths, population, protocol
 
 
 def _run(tmp_path, **kw):
@@ -31,9 +31,21 @@ def test_a_group_writes_its_claims_and_a_rerun_skips_it(tmp_path):
     assert again["base240"] == "done before" and "skipped" in lines[0]
 
 
+def test_the_two_adversarial_groups_are_the_nets_of_one_group_before_the_split():
+    from helpers.profiles import get_profile
+
+    P = get_profile("paper")
+    split = {**protocol.GROUPS["adv240"].configs(P), **protocol.GROUPS["adv240clip"].configs(P)}
+    assert split == protocol._maxouts("fgsm", label="adversarial")(P)  # same configs, same cache keys
+    assert split["adversarial s0"] == experiments.maxout(P, "fgsm", 0)
+    assert split["adversarial clipped s0"] == experiments.maxout(P, "fgsm", 0, clip=True)
+
+
 def test_the_clipped_twins_complete_the_adversarial_groups_claims(tmp_path):
+    out, _ = _run(tmp_path, groups=["adv240clip"])  # its claims need the printed nets' scores
+    assert out["adv240clip"].startswith("not started: its claims need group adv240's")
     with pytest.raises(FileNotFoundError, match="adv240.json.*make paper GROUP=adv240"):
-        _run(tmp_path, groups=["adv240clip"])  # its claims need the printed nets' scores
+        protocol._scored_with(protocol.GROUPS["adv240clip"], tmp_path / "results", "smoke", ["bf16"])
     _run(tmp_path, groups=["adv240"])
     printed = json.loads((tmp_path / "results" / "adv240.json").read_text())
     assert set(printed["nets"]) == {"adversarial s0"}
@@ -52,6 +64,15 @@ def test_the_clipped_twins_complete_the_adversarial_groups_claims(tmp_path):
     here.record("s6.advtrained_adv_err", 25.0)
     row = protocol.beside(here.claims, protocol.load_groups(tmp_path / "results")).loc["s6.advtrained_adv_err"]
     assert row["paper protocol"] == err["value"] and row["protocol, clipped"] == err["clipped"]["value"]
+    with pytest.raises(ValueError, match="adv240.json holds nets trained in \\['bf16'\\].*fp32"):
+        protocol._scored_with(protocol.GROUPS["adv240clip"], tmp_path / "results", "smoke", ["fp32"])
+    # adv240 rewritten (another run of it): the twins' claims are stale and are scored again
+    assert protocol.is_complete(tmp_path / "results", "adv240clip", "smoke")
+    path = tmp_path / "results" / "adv240.json"
+    path.write_text(path.read_text() + "\n")
+    assert not protocol.is_complete(tmp_path / "results", "adv240clip", "smoke")
+    again, _ = _run(tmp_path, groups=["adv240clip"])
+    assert again["adv240clip"].startswith("done")
 
 
 def test_budget_skips_a_group_that_does_not_fit_and_unknown_groups_are_named(tmp_path):

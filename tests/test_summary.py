@@ -232,7 +232,8 @@ def test_markdown_tables_and_results_file(dirs, tmp_path):
     md_path = tmp_path / "RESULTS.md"
     assert summary.write_results_md(s, md_path) == md_path
     text = md_path.read_text()
-    assert verdicts.VERDICT_RULE in text and table in text
+    # with the paper protocol's column where results/paper has files (the committed ones)
+    assert verdicts.VERDICT_RULE in text and summary.claims_table(s.rows, verdicts.protocol_rows()) in text
     assert '<img src="figures/03-maxout/fig3-weights.png"' in text  # relative to RESULTS.md
     assert "figures/03-maxout/training-curves.png" in text.split("### Beyond the paper")[1]
     assert [p.name for p in tmp_path.glob(".RESULTS.md*")] == []  # no temp file left
