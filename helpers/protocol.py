@@ -4,8 +4,9 @@
 240-unit baseline and adversarial nets (section 6's headline claims, five seeds), the
 1600-unit nets, the 240-unit adversarial nets' twins trained under the clipped attack
 protocol, the noise controls, the twelve-net ensemble, the capacity sweep. Each finished
-group writes ``<out>/<group>.json`` at once (claims in the results schema, every net's scores,
-validation curves, device, precision, wall time) and a figure of its curves; a rerun skips
+group writes ``<out>/<group>.json`` at once (claims in the results schema, every net's scores
+and those of the early-stopped net its continuation started from, validation curves, device,
+precision, the run's wall time and each net's training time) and a figure of its curves; a rerun skips
 the groups whose file says they are complete. ``budget`` stops cleanly before a group whose
 estimate does not fit (a GPU call: what does not finish there does not come back), and a
 group that runs past the deadline is abandoned rather than cut the others off.
@@ -30,7 +31,7 @@ from . import data, ensembles, experiments, metrics, paths, population
 from .attacks import PRIMARY, PROTOCOLS
 from .machine import device_name
 from .results import Results
-from .training import TrainConfig, Trained, default_device
+from .training import TrainConfig, Trained, cache_path, default_device, load_cached
 
 EPS = experiments.EPS
 
@@ -177,6 +178,7 @@ def run_group(name: str, P: SimpleNamespace, out_dir: Path, device: torch.device
                                                         deadline=deadline)))
     x, y = data.mnist("test")
     scores = {n: metrics.robustness(t.model, x, y, EPS) for n, t in trained.items()}
+    first = {n: metrics.robustness(f.model, x, y, EPS) for n, t in trained.items() if (f := _first_phase(t, device))}
     R = Results(name, P.name, out_dir)
     precision = sorted({c.precision for c in configs.values()})
     other = _scored_with(group, out_dir, P.name, precision)
@@ -185,12 +187,23 @@ def run_group(name: str, P: SimpleNamespace, out_dir: Path, device: torch.device
             "device": device_name(device), "precision": precision, "seconds": time.perf_counter() - t0,
             "torch": torch.__version__, "written": time.strftime("%Y-%m-%d %H:%M"), "claims": R.claims,
             **({"scored_with": {k: other[k] for k in ("group", "sha256", "device")}} if other else {}),
-            "nets": {n: {"scores": scores[n], "train_seconds": t.seconds, "cached": t.cached,
+            "nets": {n: {"scores": scores[n], **({"first_phase_scores": first[n]} if n in first else {}),
+                         "train_seconds": t.seconds, "cached": t.cached,
                          "best_epoch": t.history[-1].get("best_epoch"), "retrain": t.config.retrain,
                          "history": [{k: r[k] for k in HISTORY_KEYS if k in r} for r in t.history]}
                      for n, t in trained.items()}}
     paths.atomic_write_bytes(out_dir / f"{name}.json", (json.dumps(blob, indent=1) + "\n").encode())
     return blob
+
+
+def _first_phase(t: Trained, device: torch.device) -> Optional[Trained]:
+    """The early-stopped net on the first 50,000 that ``t``'s second phase started from, where
+    ``t`` had one and the model cache still holds it."""
+    if t.config.retrain == "none":
+        return None
+    config = t.config.replace(retrain="none")
+    path = cache_path(config)
+    return load_cached(config, path, device) if path.exists() else None
 
 
 def _scored_with(group: Group, out_dir: Path, profile: str, precision: list[str]) -> Optional[dict]:

@@ -102,6 +102,18 @@ def test_a_population_past_its_deadline_stops_with_out_of_time():
         population.train_population([cfg], progress=False, cache=False, deadline=time.monotonic() - 1)
 
 
+def test_the_first_phase_a_continuation_started_from_is_scored_beside_it():
+    from helpers.training import TrainConfig
+
+    cfg = TrainConfig(model="maxout", model_args={"units": 8, "pieces": 2}, n_train=300, epochs=3, patience=1,
+                      retrain="continue", seed=3)
+    (t,) = population.train_population([cfg], progress=False)
+    first = protocol._first_phase(t, torch.device("cpu"))
+    assert first is not None and first.config == cfg.replace(retrain="none") and first.cached
+    assert not torch.equal(first.model.state_dict()["classifier.weight"], t.model.state_dict()["classifier.weight"])
+    assert protocol._first_phase(first, torch.device("cpu")) is None  # a net without a second phase
+
+
 def test_the_gpu_script_dry_runs_on_the_cpu(tmp_path):
     """scripts/gpu_paper.sh at the smoke profile on the CPU: what comes back is one archive of
     the groups' results, the population benchmark and the seed-0 weights, and the log."""
