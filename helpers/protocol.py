@@ -6,8 +6,8 @@
 protocol, the noise controls, the twelve-net ensemble, the capacity sweep. Each finished
 group writes ``<out>/<group>.json`` at once (claims in the results schema, every net's scores
 and those of the early-stopped net its continuation started from, validation curves, device,
-precision, the run's wall time and each net's training time) and a figure of its curves; a rerun skips
-the groups whose file says they are complete. ``budget`` stops cleanly before a group whose
+precision, the run's wall time and each net's training time; notebooks 03 and 04 draw the
+curves); a rerun skips the groups whose file says they are complete. ``budget`` stops cleanly before a group whose
 estimate does not fit (a GPU call: what does not finish there does not come back), and a
 group that runs past the deadline is abandoned rather than cut the others off.
 ``stop_after`` only sets the deadline (a CPU session: a group of hours runs a session at a
