@@ -7,9 +7,10 @@ protocol, the noise controls, the twelve-net ensemble, the capacity sweep. Each 
 group writes ``<out>/<group>.json`` at once (claims in the results schema, every net's scores
 and those of the early-stopped net its continuation started from, validation curves, device,
 precision, the run's wall time and each net's training time; notebooks 03 and 04 draw the
-curves); a rerun skips the groups whose file says they are complete. ``budget`` stops cleanly before a group whose
-estimate does not fit (a GPU call: what does not finish there does not come back), and a
-group that runs past the deadline is abandoned rather than cut the others off.
+curves); a rerun skips the groups whose file says they are complete. ``budget`` stops
+cleanly before a group whose estimate does not fit (a GPU call: what does not finish there
+does not come back), and a group that runs past the deadline is abandoned rather than cut the
+others off.
 ``stop_after`` only sets the deadline (a CPU session: a group of hours runs a session at a
 time). Either way the nets that finished stay in the model cache and the running phase in
 its checkpoint, so the next run goes on where this one stopped. Any group can run alone, so

@@ -462,8 +462,8 @@ results.save()
 #   protocol therefore does not reproduce the claim here, the clipped one reproduces its
 #   direction. Two seeds and 10,000 test images (a binomial standard error of about 0.1 point
 #   per net) cannot settle a 0.1-point difference either way; the `paper` profile's five
-#   seeds under each protocol (`make paper`, groups `adv240` and `adv240clip`) are what would. Twenty epochs may
-#   also be too few for the harder printed objective: on the 50,000-example split its
+#   seeds under each protocol (`make paper`, groups `adv240` and `adv240clip`) are what
+#   would. Twenty epochs may also be too few for the harder printed objective: on the 50,000-example split its
 #   adversarial validation error fell from 27% to 20.3% over its last eight epochs and ended at
 #   20.6%, while the clipped-trained net's had flattened near 23% (the curves above).
 # * **PGD separates the two adversarial nets.** Twenty projected steps in the same box (and
