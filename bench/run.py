@@ -29,7 +29,7 @@ from helpers.machine import device_name, matmul_gflops
 from helpers.render import read_timings
 from helpers.attacks import perturb
 from helpers.models import GoogLeNetMNIST, MaxoutMLP
-from helpers.training import TrainConfig, build_model, train_step
+from helpers.training import TrainConfig, build_model, native_bf16, train_step
 
 OUT = Path(__file__).with_name("results.json")
 
@@ -89,7 +89,7 @@ def population_rows(device: torch.device, ceilings: dict[str, float], steps: int
         precisions = ("fp32", "tf32", "bf16")
     else:
         sizes = sizes or [(240, 5), (1600, 2)]
-        precisions = ("fp32", "bf16")
+        precisions = ("fp32", "bf16") if native_bf16(device) else ("fp32",)  # emulated bf16 measures nothing
     rows = []
     for units, members in sizes:
         for precision in precisions:
@@ -183,8 +183,10 @@ def main() -> None:
     device = torch.device(args.device)
     sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")] if args.sizes else None
     if args.population_only:
-        ceilings = ({"fp32": matmul_gflops(), "bf16": matmul_gflops(dtype=torch.bfloat16)} if device.type == "cpu"
-                    else {})
+        ceilings = {}
+        if device.type == "cpu":  # a CPU without bf16 instructions emulates them: minutes, and no ceiling
+            ceilings = {"fp32": matmul_gflops(), **({"bf16": matmul_gflops(dtype=torch.bfloat16)}
+                                                   if native_bf16(device) else {})}
         blob = {"population": population_rows(device, ceilings, args.steps, sizes), "torch": torch.__version__}
         paths.atomic_write_bytes(args.out, (json.dumps(blob, indent=1) + "\n").encode())
         print(f"wrote {paths.shown(args.out)}")
