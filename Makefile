@@ -10,6 +10,7 @@ EXEC_DIR := build/notebooks/$(PROFILE)
 GNU_TIME := $(shell /usr/bin/time -f %M -o /dev/null true >/dev/null 2>&1 && echo /usr/bin/time -f %M -o)
 
 GROUP ?=
+SEEDS ?=
 BUDGET ?=
 STOP_AFTER ?=
 PRECISION ?=
@@ -22,7 +23,7 @@ help:
 	@echo "make sync                                  pair notebooks/*.py with their .ipynb (jupytext)"
 	@echo "make html                                  render the executed notebooks to build/html"
 	@echo "make bench                                 training/attack throughput against the machine's matmul rate"
-	@echo "make paper [GROUP=adv240] [BUDGET=s] [STOP_AFTER=s] [PRECISION=bf16]  the paper's protocol, group by group"
+	@echo "make paper [GROUP=adv240] [SEEDS='0 1'] [BUDGET=s] [STOP_AFTER=s] [PRECISION=bf16]  the paper's protocol, group by group"
 	@echo "make gpu-pack / gpu-unpack TAR=...          carry MNIST to a GPU machine / unpack what came back"
 
 # The venv is made once; a second run installs nothing (the stamp is newer than its inputs).
@@ -62,23 +63,24 @@ bench: data
 	$(BIN)/python bench/run.py
 
 paper: data
-	$(BIN)/python scripts/paper.py $(if $(GROUP),--group $(GROUP)) $(if $(BUDGET),--budget $(BUDGET)) $(if $(STOP_AFTER),--stop-after $(STOP_AFTER)) $(if $(PRECISION),--precision $(PRECISION))
+	$(BIN)/python scripts/paper.py $(if $(GROUP),--group $(GROUP)) $(if $(SEEDS),--seeds $(SEEDS)) $(if $(BUDGET),--budget $(BUDGET)) $(if $(STOP_AFTER),--stop-after $(STOP_AFTER)) $(if $(PRECISION),--precision $(PRECISION))
 
 # MNIST's raw files, gzipped (11 MB), for scripts/gpu_paper.sh on a machine with no network
 gpu-pack: data
 	@mkdir -p .carry/mnist
 	for f in data/MNIST/raw/*-ubyte; do gzip -9 -c $$f > .carry/mnist/$$(basename $$f).gz; done
 
-# what scripts/gpu_paper.sh brought back: results into results/paper (never over a group already
-# there: delete it first to take the device's), weights into the model cache
+# what scripts/gpu_paper.sh brought back: results (group files, nets' records) into results/paper (never
+# over one already there: delete it first to take the device's), weights into the model cache
 gpu-unpack:
 	@test -f "$(TAR)" || { echo "TAR=path/to/paper-results.tar.gz is required"; exit 2; }
 	@rm -rf build/gpu/unpacked; mkdir -p build/gpu/unpacked results/paper .cache/models
 	tar -xzf "$(TAR)" -C build/gpu/unpacked
 	if [ -f build/gpu/unpacked/bench-population.json ]; then mv build/gpu/unpacked/bench-population.json bench/population-gpu.json; fi
-	@for f in build/gpu/unpacked/*.json; do \
-	  if [ -e results/paper/$$(basename $$f) ]; then echo "kept results/paper/$$(basename $$f) (the device's is in $$f)"; \
-	  else cp $$f results/paper/ && echo "added results/paper/$$(basename $$f)"; fi; done
+	@cd build/gpu/unpacked && for f in *.json */*.json; do \
+	  [ -f "$$f" ] || continue; \
+	  if [ -e ../../../results/paper/$$f ]; then echo "kept results/paper/$$f (the device's is in build/gpu/unpacked/$$f)"; \
+	  else mkdir -p ../../../results/paper/$$(dirname $$f) && cp $$f ../../../results/paper/$$f && echo "added results/paper/$$f"; fi; done
 	if [ -d build/gpu/unpacked/weights ]; then cp build/gpu/unpacked/weights/*.pt .cache/models/; fi
 
 clean:

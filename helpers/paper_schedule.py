@@ -56,7 +56,7 @@ def table(runs: dict[str, dict]) -> pd.DataFrame:
 
 def curves(run: dict) -> pd.DataFrame:
     """Per-epoch rows of every net of a run, phase named."""
-    return pd.DataFrame([{"net": name, "phase": PHASES[row.get("phase")], **row}
+    return pd.DataFrame([{"net": name, **row, "phase": PHASES[row.get("phase")]}
                          for name, net in run["nets"].items() for row in net["history"]])
 
 

@@ -13,8 +13,13 @@ does not come back), and a group that runs past the deadline is abandoned rather
 others off.
 ``stop_after`` only sets the deadline (a CPU session: a group of hours runs a session at a
 time). Either way the nets that finished stay in the model cache and the running phase in
-its checkpoint, so the next run goes on where this one stopped. Any group can run alone, so
-that several machines can share them with no scheduler of ours.
+its checkpoint, so the next run on this machine goes on where this one stopped. Any group can
+run alone, and any of its seeds (``seeds``), so that several machines can share them with no
+scheduler of ours: each net, once trained and scored, writes its record
+``<out>/<group>/<net>.json`` (what the group file holds of it), and the group file is written
+from the records once every net of the group has one. Records are results, small and
+committed; a machine whose caches do not outlive a session (ours) finishes a group of many
+hours a few seeds at a time.
 """
 from __future__ import annotations
 
@@ -45,6 +50,7 @@ class Group:
     configs: Callable[[SimpleNamespace], dict[str, TrainConfig]]  # name -> config
     claims: Callable[[dict[str, Trained], dict[str, dict], Results], None]  # (nets, scores, results)
     scored_with: Optional[str] = None  # a group whose nets' scores its claims read too (written first)
+    needs_models: bool = False  # its claims read the nets themselves: all train (or load) in one run
 
 
 CLIPPED = " clipped"  # the name suffix of a net trained under the clipped attack protocol
@@ -143,7 +149,7 @@ GROUPS: dict[str, Group] = {
     "noise240": Group("240-unit nets trained on random-sign and uniform noise",
                       lambda P: {**_maxouts("sign", "noise_seeds")(P), **_maxouts("uniform", "noise_seeds")(P)},
                       _noise_claims),
-    "ensemble": Group("the ensemble of section 9", _ensemble, _ensemble_claims),
+    "ensemble": Group("the ensemble of section 9", _ensemble, _ensemble_claims, needs_models=True),
     "capacity": Group("the capacity sweep (widths x depths)", _capacity, lambda nets, scores, R: None),
 }
 HISTORY_KEYS = ("epoch", "phase", "valid_error", "valid_adv_error", "train_loss", "match_objective",
@@ -170,31 +176,67 @@ def estimate_seconds(configs: list[TrainConfig], device: torch.device, probe_ste
 
 
 def run_group(name: str, P: SimpleNamespace, out_dir: Path, device: torch.device, progress: bool = True,
-              deadline: Optional[float] = None) -> dict:
-    """Train (or load) one group's nets, score them on the test set and write its file."""
+              deadline: Optional[float] = None, seeds: Optional[list[int]] = None) -> Optional[dict]:
+    """Train (or load) one group's nets (those of ``seeds``, default all) that have no record
+    yet, score each on the test set and write its record; once every net of the group has
+    one, write the group's file and return it (else None)."""
     group = GROUPS[name]
     t0 = time.perf_counter()
     configs = group.configs(P)
-    trained = dict(zip(configs, experiments.train_many(list(configs.values()), progress=progress,
-                                                        deadline=deadline)))
+    records = {} if group.needs_models else _records(out_dir, name, configs)
+    todo = {n: c for n, c in configs.items() if n not in records and (seeds is None or c.seed in seeds)}
+    trained = dict(zip(todo, experiments.train_many(list(todo.values()), progress=progress, deadline=deadline)))
     x, y = data.mnist("test")
-    scores = {n: metrics.robustness(t.model, x, y, EPS) for n, t in trained.items()}
-    first = {n: metrics.robustness(f.model, x, y, EPS) for n, t in trained.items() if (f := _first_phase(t, device))}
+    for n, t in trained.items():
+        first = _first_phase(t, device)
+        records[n] = {"key": t.config.key(), "device": device_name(device), "precision": t.config.precision,
+                      "torch": torch.__version__, "written": time.strftime("%Y-%m-%d %H:%M"),
+                      "scores": metrics.robustness(t.model, x, y, EPS),
+                      **({"first_phase_scores": metrics.robustness(first.model, x, y, EPS)} if first else {}),
+                      "train_seconds": t.seconds, "cached": t.cached,
+                      "best_epoch": t.history[-1].get("best_epoch"), "retrain": t.config.retrain,
+                      "history": [{k: r[k] for k in HISTORY_KEYS if k in r} for r in t.history]}
+        if not group.needs_models:
+            paths.atomic_write_bytes(_record_path(out_dir, name, n), (json.dumps(records[n], indent=1) + "\n").encode())
+    if set(records) != set(configs):
+        return None
     R = Results(name, P.name, out_dir)
     precision = sorted({c.precision for c in configs.values()})
     other = _scored_with(group, out_dir, P.name, precision)
+    scores = {n: r["scores"] for n, r in records.items()}
     group.claims(trained, {**(other or {}).get("scores", {}), **scores}, R)
     blob = {"group": name, "description": group.description, "profile": P.name, "complete": True,
-            "device": device_name(device), "precision": precision, "seconds": time.perf_counter() - t0,
-            "torch": torch.__version__, "written": time.strftime("%Y-%m-%d %H:%M"), "claims": R.claims,
+            "device": "; ".join(sorted({r["device"] for r in records.values()})), "precision": precision,
+            "seconds": time.perf_counter() - t0, "torch": torch.__version__,
+            "written": time.strftime("%Y-%m-%d %H:%M"), "claims": R.claims,
             **({"scored_with": {k: other[k] for k in ("group", "sha256", "device")}} if other else {}),
-            "nets": {n: {"scores": scores[n], **({"first_phase_scores": first[n]} if n in first else {}),
-                         "train_seconds": t.seconds, "cached": t.cached,
-                         "best_epoch": t.history[-1].get("best_epoch"), "retrain": t.config.retrain,
-                         "history": [{k: r[k] for k in HISTORY_KEYS if k in r} for r in t.history]}
-                     for n, t in trained.items()}}
+            "nets": {n: {k: v for k, v in records[n].items() if k not in ("key", "precision", "torch", "written")}
+                     for n in configs}}
     paths.atomic_write_bytes(out_dir / f"{name}.json", (json.dumps(blob, indent=1) + "\n").encode())
     return blob
+
+
+def _record_path(out_dir: Path, group: str, net: str) -> Path:
+    return Path(out_dir) / group / f"{net.replace(' ', '-')}.json"
+
+
+def _records(out_dir: Path, group: str, configs: dict[str, TrainConfig]) -> dict[str, dict]:
+    """The records of ``group``'s nets already trained and scored (by this machine or another)
+    for the configs they have now; a record of another config (the recipe or the profile
+    changed since) or one that does not read is left out, and its net trained again."""
+    out = {}
+    for n, c in configs.items():
+        path = _record_path(out_dir, group, n)
+        try:
+            record = json.loads(path.read_text())
+        except FileNotFoundError:
+            continue
+        except ValueError:
+            print(f"{paths.shown(path)} does not read as JSON: {n} is trained again")
+            continue
+        if record.get("key") == c.key():
+            out[n] = record
+    return out
 
 
 def _first_phase(t: Trained, device: torch.device) -> Optional[Trained]:
@@ -249,8 +291,9 @@ def is_complete(out_dir: Path, name: str, profile: str) -> bool:
 def run(profile: str = "paper", groups: Optional[list[str]] = None, budget: Optional[float] = None,
         out_dir: Optional[Path] = None, device: Optional[torch.device] = None, progress: bool = True,
         precision: Optional[str] = None, log: Callable[[str], None] = print,
-        stop_after: Optional[float] = None) -> dict[str, str]:
-    """Run ``groups`` (default: all, in priority order); returns each group's outcome.
+        stop_after: Optional[float] = None, seeds: Optional[list[int]] = None) -> dict[str, str]:
+    """Run ``groups`` (default: all, in priority order), or only the nets of ``seeds`` in each;
+    returns each group's outcome.
     ``precision`` overrides the profile's maxout training precision (``tf32`` on a GPU).
     ``budget`` (seconds) skips the groups whose estimate does not fit and stops one that runs
     over; ``stop_after`` (seconds) only stops, to be resumed by the next run."""
@@ -278,11 +321,22 @@ def run(profile: str = "paper", groups: Optional[list[str]] = None, budget: Opti
             outcome[name] = "done before"
             log(f"[{name}] complete in {paths.shown(out_dir)}: skipped")
             continue
-        configs = list(GROUPS[name].configs(P).values())
-        if not configs:
+        group = GROUPS[name]
+        every = group.configs(P)
+        if not every:
             outcome[name] = "nothing to train at this profile"
             continue
-        first = GROUPS[name].scored_with
+        if seeds is not None and group.needs_models:
+            outcome[name] = "not started: its claims read its nets themselves, it runs whole (without seeds)"
+            log(f"[{name}] {outcome[name]}")
+            continue
+        recorded = {} if group.needs_models else _records(out_dir, name, every)
+        configs = [c for n, c in every.items() if n not in recorded and (seeds is None or c.seed in seeds)]
+        if not configs and len(recorded) < len(every):
+            outcome[name] = f"nothing to train for seeds {seeds}: every such net has its record"
+            log(f"[{name}] {outcome[name]}")
+            continue
+        first = group.scored_with
         if first and not is_complete(out_dir, first, P.name):
             outcome[name] = f"not started: its claims need group {first}'s (make paper GROUP={first})"
             log(f"[{name}] {outcome[name]}")
@@ -294,13 +348,19 @@ def run(profile: str = "paper", groups: Optional[list[str]] = None, budget: Opti
                 outcome[name] = f"skipped: estimated {estimate:.0f} s, {left:.0f} s left"
                 log(f"[{name}] {outcome[name]}")
                 continue
-        log(f"[{name}] {GROUPS[name].description}: {len(configs)} nets on {device_name(device)}")
+        log(f"[{name}] {group.description}: {len(configs)} of its {len(every)} nets to train on {device_name(device)}")
         try:
-            blob = run_group(name, P, out_dir, device, progress, deadline)
+            blob = run_group(name, P, out_dir, device, progress, deadline, seeds)
         except population.OutOfTime as e:
             outcome[name] = f"stopped: {e}"
             log(f"[{name}] {outcome[name]}")
             stopped = True
+            continue
+        if blob is None:
+            left = sorted(set(every) - set(_records(out_dir, name, every)))
+            outcome[name] = (f"partial: {len(every) - len(left)} of {len(every)} nets recorded in "
+                             f"{paths.shown(out_dir / name)}; still to train: {', '.join(left)}")
+            log(f"[{name}] {outcome[name]}")
             continue
         outcome[name] = f"done in {blob['seconds']:.0f} s"
         log(f"[{name}] {outcome[name]}: " + "; ".join(

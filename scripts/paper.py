@@ -1,12 +1,14 @@
 """`make paper`: the paper's protocol, group by group (``helpers.protocol``).
 
-    .venv/bin/python scripts/paper.py [--group base240 adv240 ...] [--budget SECONDS] [--stop-after SECONDS]
+    .venv/bin/python scripts/paper.py [--group base240 adv240 ...] [--seeds 0 1] [--budget SECONDS] [--stop-after SECONDS]
                                       [--profile paper] [--device cuda] [--precision tf32] [--out DIR]
 
 Each finished group writes ``results/paper/<group>.json`` at once; a rerun skips finished
 groups, so the command can be stopped and started again, and groups can be shared between
 machines (``--group``). A group stopped by ``--budget`` or ``--stop-after`` keeps a checkpoint of
-its running phase (``.cache/populations``), and the next run goes on from it. The groups, in
+its running phase (``.cache/populations``), and the next run on this machine goes on from it.
+Each net, once trained and scored, writes its record (``results/paper/<group>/<net>.json``): with
+``--seeds``, a group too long for one session or one machine runs a few seeds at a time. The groups, in
 priority order: base240, adv240, large, adv240clip, noise240, ensemble, capacity.
 """
 from __future__ import annotations
@@ -29,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
                                                  "abandon one that runs past it")
     ap.add_argument("--stop-after", type=float, metavar="SECONDS",
                     help="stop after this long, keeping a checkpoint: the next run goes on from it (a CPU session)")
+    ap.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
+                    help="train only these seeds' nets of each group (the group file is written once every "
+                         "net has its record: a group of hours, a few seeds per session or per machine)")
     ap.add_argument("--profile", default="paper", help="profile (smoke for a dry run)")
     ap.add_argument("--device", help="cpu or cuda (default: cuda where there is one)")
     ap.add_argument("--precision", choices=PRECISIONS, help="override the profile's maxout training precision")
@@ -42,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     if device is not None and device.type == "cuda" and not torch.cuda.is_available():
         ap.error("--device cuda: no CUDA device is visible here (run without --device to use the CPU)")
     outcome = protocol.run(args.profile, args.group, args.budget, args.out, device, not args.quiet, args.precision,
-                           stop_after=args.stop_after)
+                           stop_after=args.stop_after, seeds=args.seeds)
     for name, what in outcome.items():
         print(f"{name:>9}: {what}")
     return 0 if all(not w.startswith("stopped") for w in outcome.values()) else 3

@@ -150,3 +150,51 @@ def test_claims_beside_the_protocols_and_its_curves(tmp_path):
     assert row["paper protocol"] == pytest.approx(groups["base240"]["nets"]["baseline s0"]["scores"]["clean_err"])
     fig = protocol.plot_curves(groups["base240"])
     assert len(fig.axes) == 2
+
+
+def test_a_group_runs_a_few_seeds_at_a_time_and_is_written_from_its_nets_records(tmp_path, monkeypatch):
+    from helpers import profiles
+
+    smoke = profiles.get_profile
+
+    def two_seeds(name=None):
+        P = smoke(name)
+        P.maxout.seeds = [0, 1]
+        return P
+
+    monkeypatch.setattr(profiles, "get_profile", two_seeds)
+    trained = []
+    train_many = experiments.train_many
+    monkeypatch.setattr(experiments, "train_many",
+                        lambda configs, **kw: trained.extend(c.seed for c in configs) or train_many(configs, **kw))
+    results = tmp_path / "results"
+    out, _ = _run(tmp_path, groups=["base240"], seeds=[1])
+    assert out["base240"].startswith("partial: 1 of 2 nets recorded") and out["base240"].endswith("baseline s0")
+    assert trained == [1] and not (results / "base240.json").exists()
+    record = json.loads((results / "base240" / "baseline-s1.json").read_text())
+    assert record["precision"] == "bf16" and record["history"] and 0 <= record["scores"]["clean_err"] <= 100
+    again, _ = _run(tmp_path, groups=["base240"], seeds=[1])
+    assert again["base240"].startswith("nothing to train for seeds [1]") and trained == [1]
+    out, _ = _run(tmp_path, groups=["base240"], seeds=[0])  # the last seed: the group file, from both records
+    assert out["base240"].startswith("done") and trained == [1, 0]
+    blob = json.loads((results / "base240.json").read_text())
+    assert blob["nets"]["baseline s1"]["scores"] == record["scores"]
+    clean = {c["id"]: c for c in blob["claims"]}["s6.maxout240_clean_err"]
+    assert clean["n_seeds"] == 2 and clean["value"] == pytest.approx(
+        (record["scores"]["clean_err"] + blob["nets"]["baseline s0"]["scores"]["clean_err"]) / 2)
+    # a record of another config (the recipe changed since) is not used: that net trains again
+    record["key"] = "0" * 16
+    (results / "base240" / "baseline-s1.json").write_text(json.dumps(record))
+    (results / "base240.json").unlink()
+    out, _ = _run(tmp_path, groups=["base240"])
+    assert out["base240"].startswith("done") and trained == [1, 0, 1]
+    out, _ = _run(tmp_path, groups=["ensemble"], seeds=[0])  # its claims read the nets: it runs whole
+    assert out["ensemble"].startswith("not started: its claims read its nets themselves")
+
+
+def test_the_paper_schedule_curves_name_each_phase():
+    from helpers import paper_schedule
+
+    run = {"nets": {"baseline, continued": {"history": [{"epoch": 1, "valid_error": 0.1},
+                                                         {"epoch": 1, "phase": "retrain", "match_objective": 0.2}]}}}
+    assert list(paper_schedule.curves(run).phase) == [paper_schedule.PHASES[None], paper_schedule.PHASES["retrain"]]
