@@ -53,8 +53,12 @@ def main(argv: list[str] | None = None) -> dict:
     blob.update({"what": "the paper profile's 240-unit maxout nets (the pylearn2 recipe), one seed, on a CPU",
                  "seed": args.seed, "precision": args.precision, "eps": experiments.EPS,
                  "pgd_steps": P.maxout.pgd_steps,
-                 "attack": "FGSM as printed (adv_err: not clipped) and clipped to [0, 1] (adv_err_clipped); PGD clipped",
-                 "machine": f"{cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}"})
+                 "attack": "FGSM as printed and clipped to [0, 1] (each net's scores: adv_err as printed beside "
+                           "adv_err_clipped, or, in nets scored before, adv_err clipped beside adv_err_unclipped); "
+                           "PGD clipped"})
+    machine = f"{cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+    for net in blob["nets"].values():  # nets of a file written before machines were kept per net
+        net.setdefault("machine", blob.get("machine"))
     for name in args.nets:
         objective, retrain = NETS[name]
         config = experiments.maxout(P, objective, args.seed, precision=args.precision, retrain=retrain)
@@ -68,13 +72,14 @@ def main(argv: list[str] | None = None) -> dict:
         blob["nets"][name] = {
             "config": dataclasses.asdict(config), "retrain": retrain, "scores": r, "scores_valid": r_valid,
             "train_seconds": trained.seconds, "best_epoch": trained.history[-1]["best_epoch"],
-            "second_phase_epochs": len(second), "history": [{k: row[k] for k in HISTORY_KEYS if k in row}
+            "second_phase_epochs": len(second), "machine": machine, "history": [{k: row[k] for k in HISTORY_KEYS if k in row}
                                                            for row in trained.history]}
         print(f"{name}: clean {r['clean_err']:.2f}%, FGSM {r['adv_err']:.1f}% as printed ({r['adv_err_clipped']:.1f}% clipped), "
               f"PGD-{P.maxout.pgd_steps} {r['pgd_err']:.1f}%; best epoch {blob['nets'][name]['best_epoch']}, "
               f"second phase {len(second)} epochs; {trained.seconds / 60:.0f} min to train "
               f"({time.perf_counter() - t0:.0f} s this call)", flush=True)
         blob["written"] = time.strftime("%Y-%m-%d")
+        blob["machine"] = "; ".join(dict.fromkeys(net["machine"] for net in blob["nets"].values()))
         paths.atomic_write_bytes(path, (json.dumps(blob, indent=1, default=list) + "\n").encode())
     print(f"wrote {paths.shown(path)}")
     return blob
