@@ -353,7 +353,7 @@ else:
 #   three values agree within noise, and the remaining gap to 0.94% (0.16-0.21 point) is about
 #   two such errors: one seed cannot tell a real difference from a lucky recipe run.
 # * **Neither second phase helped this seed.** The continuation ends at 1.15%; a fresh net
-#   retrained on all 60,000 for the chosen 193 epochs (`baseline, restarted`, about 47 minutes
+#   retrained on all 60,000 for the chosen 193 epochs (`baseline, restarted`, about 75 minutes
 #   of CPU) at 1.18%, against 1.10% for the early-stopped net on 50,000. All three lie within
 #   one binomial standard error of each other, so this seed cannot choose between the modes.
 #   The `paper` profile uses the continuation because it is what produced the recipe's 0.94%,
@@ -366,8 +366,9 @@ else:
 #
 # * **The adversarial net of the same protocol (FGSM as printed, stopped on adversarial
 #   validation error; trained on a 2-core AMD EPYC) leans the paper's way.** Its adversarial
-#   validation error sat at 37-42% for some 130 epochs, then fell to 13.8% at epoch 261 (the
-#   recipe's baseline run: about 243), and the first phase stopped at 361 after 113 minutes. That
+#   validation error stayed between 35% and 47% from epoch 20 to 140, dropped to 23% by epoch
+#   150 and reached its best, 13.8%, at epoch 261 (the recipe's baseline run: about 243); the
+#   first phase stopped at 361 after 113 minutes. That
 #   early-stopped net errs on 0.97% of the test set against the baseline's 1.10% (paper: 0.84%
 #   against 0.94%), on 14.9% of the FGSM examples as printed with 80.7% confidence (paper 17.9%
 #   and 81.4%), on 29.9% of the clipped ones, and on 87.4% of PGD-40's: the robustness it learned
