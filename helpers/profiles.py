@@ -97,9 +97,13 @@ def resolve_name(name: str | None = None) -> str:
     return name
 
 
-def get_profile(name: str | None = None) -> SimpleNamespace:
-    """The profile as attributes (``P.maxout.units``), with ``P.name`` set."""
-    name = resolve_name(name)
+def get_profile(name: str | None = None, environment: bool = True) -> SimpleNamespace:
+    """The profile as attributes (``P.maxout.units``), with ``P.name`` set. ``environment=False``
+    takes ``name`` as it is, whatever ``REPRO_PROFILE`` says (to read what another profile ran:
+    ``results/paper`` is the paper profile's in any notebook run)."""
+    name = resolve_name(name) if environment else name
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
     return _namespace({"name": name, **copy.deepcopy(PROFILES[name])})
 
 

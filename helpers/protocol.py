@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import torch
 
@@ -38,6 +38,9 @@ from .attacks import PRIMARY, PROTOCOLS
 from .machine import device_name
 from .results import Results
 from .training import TrainConfig, Trained, cache_path, default_device, load_cached
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EPS = experiments.EPS
 
@@ -432,6 +435,59 @@ def plot_curves(blob: dict, title: str = ""):
     if axes[0].lines:
         axes[0].legend(fontsize="x-small")
     fig.suptitle(title or f"{blob['group']}: {blob['description']} ({blob['device']})", y=1.02)
+    return fig
+
+
+def nets_so_far(groups: tuple[str, ...], out_dir: Path = paths.ROOT / "results" / "paper") -> "pd.DataFrame":
+    """One row a net of ``groups`` that the protocol has trained and scored so far (errors and
+    confidence in percent): from the group's file where the group is complete, else from the
+    records of the nets done so far (on a CPU whose caches do not outlive a session, a group of
+    many hours lands a seed or two at a time). A record of another configuration than the
+    paper profile's (the recipe changed since) is left out, as ``make paper`` leaves it."""
+    import pandas as pd
+
+    from .profiles import get_profile
+
+    P = get_profile("paper", environment=False)
+    rows = []
+    for name in groups:
+        configs = GROUPS[name].configs(P)
+        if is_complete(Path(out_dir), name, "paper"):  # a net's device: its group's, in files older than records
+            blob = json.loads((Path(out_dir) / f"{name}.json").read_text())
+            nets = {n: {"device": blob.get("device"), **r} for n, r in blob["nets"].items()}
+        else:
+            nets = _records(Path(out_dir), name, configs)
+        for net, r in nets.items():
+            first, final = r.get("first_phase_scores") or {}, r["scores"]
+            rows.append({"group": name, "net": net, "seed": configs[net].seed if net in configs else None,
+                         "clean, early-stopped": first.get("clean_err"), "clean": final["clean_err"],
+                         "FGSM": final["adv_err"], "FGSM confidence": final["adv_conf"],
+                         "FGSM clipped": final.get("adv_err_clipped"), "best epoch": r.get("best_epoch"),
+                         "epochs": sum("phase" not in h for h in r["history"]),
+                         "epochs on 60k": sum("phase" in h for h in r["history"]),
+                         "hours": r["train_seconds"] / 3600, "scored on": r["device"]})
+    columns = ["group", "net", "seed", "clean, early-stopped", "clean", "FGSM", "FGSM confidence", "FGSM clipped",
+               "best epoch", "epochs", "epochs on 60k", "hours", "scored on"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def plot_seeds(nets: "pd.DataFrame", paper: dict[str, float], title: str = ""):
+    """Each net's clean test error by seed (``nets_so_far``), a colour a group: filled, the
+    final net; hollow, the early-stopped net it continued from; dashed, the paper's value of
+    the group's claim (``paper``: group -> value)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    offsets = {g: 0.08 * (i - (nets.group.nunique() - 1) / 2) for i, g in enumerate(nets.group.unique())}
+    for group, mine in nets.groupby("group", sort=False):
+        x = mine.seed + offsets[group]
+        dots = ax.plot(x, mine.clean, "o", label=f"{group} (n={len(mine)})")[0]
+        ax.plot(x, mine["clean, early-stopped"], "o", mfc="none", color=dots.get_color())
+        if group in paper:
+            ax.axhline(paper[group], ls="--", lw=1, color=dots.get_color())
+    ax.set(xlabel="seed", ylabel="clean test error %", xticks=sorted(nets.seed.unique()),
+           title=title or "the paper's protocol, net by net (hollow: early-stopped; dashed: the paper)")
+    ax.legend(fontsize="small")
     return fig
 
 

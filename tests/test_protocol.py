@@ -198,3 +198,35 @@ def test_the_paper_schedule_curves_name_each_phase():
     run = {"nets": {"baseline, continued": {"history": [{"epoch": 1, "valid_error": 0.1},
                                                          {"epoch": 1, "phase": "retrain", "match_objective": 0.2}]}}}
     assert list(paper_schedule.curves(run).phase) == [paper_schedule.PHASES[None], paper_schedule.PHASES["retrain"]]
+
+
+def test_the_nets_so_far_are_the_complete_groups_and_the_current_records_of_the_others(tmp_path, monkeypatch):
+    from helpers import profiles
+
+    P = profiles.get_profile("paper", environment=False)
+    adv = protocol.GROUPS["adv240"].configs(P)
+    history = [{"epoch": 1}, {"epoch": 2}, {"epoch": 1, "phase": "retrain"}]
+
+    def record(clean, key=None):
+        return {"key": key, "device": "cpu", "train_seconds": 7200.0, "best_epoch": 2, "history": history,
+                "scores": {"clean_err": clean, "adv_err": 15.0, "adv_conf": 80.0},
+                "first_phase_scores": {"clean_err": clean + 0.1}}
+
+    out = tmp_path / "paper"
+    (out / "adv240").mkdir(parents=True)
+    (out / "base240.json").write_text(json.dumps({"complete": True, "profile": "paper",
+                                                  "nets": {"baseline s0": record(1.1)}}))
+    for net, clean, key in (("adversarial s0", 0.9, adv["adversarial s0"].key()),
+                            ("adversarial s1", 1.0, adv["adversarial s1"].key()),
+                            ("adversarial s2", 0.5, "0" * 16)):  # another recipe's: left out
+        (out / "adv240" / f"{net.replace(' ', '-')}.json").write_text(json.dumps(record(clean, key)))
+    monkeypatch.setenv("REPRO_PROFILE", "smoke")  # a notebook run at smoke still reads the paper profile's records
+    frame = protocol.nets_so_far(("base240", "adv240"), out)
+    assert list(frame.net) == ["baseline s0", "adversarial s0", "adversarial s1"]
+    assert list(frame.seed) == [0, 0, 1] and list(frame.clean) == [1.1, 0.9, 1.0]
+    assert list(frame["clean, early-stopped"]) == pytest.approx([1.2, 1.0, 1.1])
+    assert set(frame.epochs) == {2} and set(frame["epochs on 60k"]) == {1} and set(frame.hours) == {2.0}
+    fig = protocol.plot_seeds(frame, {"base240": 0.94, "adv240": 0.84})
+    assert len(fig.axes[0].get_legend().get_texts()) == 2
+    with pytest.raises(ValueError, match="unknown profile 'papr'"):
+        profiles.get_profile("papr", environment=False)
