@@ -471,6 +471,16 @@ def nets_so_far(groups: tuple[str, ...], out_dir: Path = paths.ROOT / "results" 
     return pd.DataFrame(rows, columns=columns)
 
 
+def by_seed(nets: "pd.DataFrame", base: str = "base240", other: str = "adv240") -> "pd.DataFrame":
+    """Clean test error of ``other``'s net beside ``base``'s net of the same seed (the same
+    initialisation and minibatch order), and their difference, for the seeds both groups have
+    (``nets_so_far``'s rows)."""
+    pairs = nets.pivot_table(index="seed", columns="group", values="clean")
+    pairs = pairs.reindex(columns=[base, other]).dropna()
+    pairs[f"{other} - {base}"] = pairs[other] - pairs[base]
+    return pairs
+
+
 def plot_seeds(nets: "pd.DataFrame", paper: dict[str, float], title: str = ""):
     """Each net's clean test error by seed (``nets_so_far``), a colour a group: filled, the
     final net; hollow, the early-stopped net it continued from; dashed, the paper's value of

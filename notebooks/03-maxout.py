@@ -475,10 +475,7 @@ if len(so_far):
     paper_240 = {"base240": paper_value("s6.maxout240_clean_err"), "adv240": paper_value("s6.maxout240_adv_clean_err")}
     save_fig("paper-protocol-240-by-seed", protocol.plot_seeds(so_far, paper_240))
     plt.show()
-    by_seed = so_far.pivot_table(index="seed", columns="group", values="clean").dropna()
-    if {"base240", "adv240"} <= set(by_seed):
-        by_seed["adversarial - baseline"] = by_seed.adv240 - by_seed.base240
-        display(by_seed.round(2))
+    display(protocol.by_seed(so_far, "base240", "adv240").round(2))
 
 # %%
 results.save()

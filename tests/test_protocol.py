@@ -226,6 +226,8 @@ def test_the_nets_so_far_are_the_complete_groups_and_the_current_records_of_the_
     assert list(frame.seed) == [0, 0, 1] and list(frame.clean) == [1.1, 0.9, 1.0]
     assert list(frame["clean, early-stopped"]) == pytest.approx([1.2, 1.0, 1.1])
     assert set(frame.epochs) == {2} and set(frame["epochs on 60k"]) == {1} and set(frame.hours) == {2.0}
+    pairs = protocol.by_seed(frame)  # seed 1 has no baseline here: only seed 0 pairs
+    assert list(pairs.index) == [0] and pairs["adv240 - base240"].tolist() == pytest.approx([-0.2])
     fig = protocol.plot_seeds(frame, {"base240": 0.94, "adv240": 0.84})
     assert len(fig.axes[0].get_legend().get_texts()) == 2
     with pytest.raises(ValueError, match="unknown profile 'papr'"):
