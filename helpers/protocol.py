@@ -497,7 +497,8 @@ def plot_seeds(nets: "pd.DataFrame", paper: dict[str, float], title: str = ""):
             ax.axhline(paper[group], ls="--", lw=1, color=dots.get_color())
     ax.set(xlabel="seed", ylabel="clean test error %", xticks=sorted(nets.seed.unique()),
            title=title or "the paper's protocol, net by net (hollow: early-stopped; dashed: the paper)")
-    ax.legend(fontsize="small")
+    # Outside the axes: inside, it hides whichever seed's dots lie under it.
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
 
 
