@@ -388,7 +388,8 @@ else:
 #   (its baseline: 1.15%) and on 13.5% of the FGSM examples as printed. Seeds 1 and 2 were
 #   still on or near the plateau when their sessions ended (seed 1: 32% at epoch 423; seed 2:
 #   36-40% from epoch 120 to 178, the last checkpoint read, and still training at epoch 298),
-#   so they are not recorded yet. Seed 0's PGD-40 error after the fall (90%) suggests that what
+#   so they are not recorded yet. Seed 4's fell early (epochs 57-64) but kept setting new bests
+#   (10.9% at epoch 539), so it could not stop within its session either. Seed 0's PGD-40 error after the fall (90%) suggests that what
 #   a net learns in it is specific to the single step; scoring PGD along the curve would tell,
 #   and the protocol does not.
 #
