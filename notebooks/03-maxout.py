@@ -389,9 +389,10 @@ else:
 #   still on or near the plateau when their sessions ended (seed 1: 32% at epoch 423; seed 2:
 #   36-40% from epoch 120 to 178, the last checkpoint read, and still training at epoch 298),
 #   so they are not recorded yet. Seed 4's fell early (epochs 57-64) but kept setting new bests
-#   (10.9% at epoch 539), so it could not stop within its session either. Seed 0's PGD-40 error after the fall (90%) suggests that what
-#   a net learns in it is specific to the single step; scoring PGD along the curve would tell,
-#   and the protocol does not.
+#   (10.9% at epoch 539), so it could not stop before epoch 639, too late to be recorded in its
+#   session. Seed 0's PGD-40 error after the fall (90%) suggests that what a net learns in it is
+#   specific to the single step; scoring PGD along the curve would tell, and the protocol does
+#   not.
 #
 # What the first run (`seed0`, before the recipe's input dropout was matched) showed:
 #
