@@ -380,19 +380,19 @@ else:
 #   whether adversarial training regularises under the recipe is for the five seeds of
 #   `make paper GROUP=adv240` to decide (`results/paper/adv240/` holds the seeds recorded so
 #   far; the group's claims appear below once all five are in).
-# * **The adversarial nets change regime suddenly, each at its own epoch.** In both recorded
-#   seeds the adversarial validation error sat on a plateau of 34-47% from epoch 20, then fell
-#   within about ten epochs to near 23%, the training loss falling with it, and crept down from
-#   there: seed 0's at epochs 141-154, seed 3's (trained in a later session, 93 minutes) at
-#   epochs 45-54, best 9.95% at epoch 245; seed 3's continued net errs on 0.90% of the test set
-#   (its baseline: 1.15%) and on 13.5% of the FGSM examples as printed. Seeds 1 and 2 were
-#   still on or near the plateau when their sessions ended (seed 1: 32% at epoch 423; seed 2:
-#   36-40% from epoch 120 to 178, the last checkpoint read, and still training at epoch 298),
-#   so they are not recorded yet. Seed 4's fell early (epochs 57-64) but kept setting new bests
-#   (10.9% at epoch 539), so it could not stop before epoch 639, too late to be recorded in its
-#   session. Seed 0's PGD-40 error after the fall (90%) suggests that what a net learns in it is
-#   specific to the single step; scoring PGD along the curve would tell, and the protocol does
-#   not.
+# * **The adversarial nets change regime suddenly, each at its own epoch.** In the three
+#   recorded seeds the adversarial validation error sat on a plateau of 34-47% from epoch 20,
+#   then fell within about ten epochs to near 23%, the training loss falling with it, and
+#   crept down from there: seed 0's at epochs 141-154, seed 3's (trained in a later session,
+#   93 minutes) at epochs 45-54, best 9.95% at epoch 245, seed 4's at epochs 57-64, best 10.9%
+#   at epoch 539 (new bests came late, so it trained 639 epochs and a continuation of 122, 205
+#   minutes over two sessions). Their continued nets err on 0.90% (seed 3; its baseline 1.15%)
+#   and 0.89% (seed 4; its baseline 1.05%) of the test set, and on 13.5% and 14.5% of the FGSM
+#   examples as printed. Seeds 1 and 2 were still on or near the plateau when their sessions
+#   ended (seed 1: 32% at epoch 423; seed 2: 36-40% from epoch 120 to 178, the last checkpoint
+#   read, and still training at epoch 298), so they are not recorded yet. Seed 0's PGD-40
+#   error after the fall (90%) suggests that what a net learns in it is specific to the single
+#   step; scoring PGD along the curve would tell, and the protocol does not.
 #
 # What the first run (`seed0`, before the recipe's input dropout was matched) showed:
 #
