@@ -389,10 +389,11 @@ else:
 #   minutes over two sessions). Their continued nets err on 0.90% (seed 3; its baseline 1.15%)
 #   and 0.89% (seed 4; its baseline 1.05%) of the test set, and on 13.5% and 14.5% of the FGSM
 #   examples as printed. Seeds 1 and 2 were still on or near the plateau when their sessions
-#   ended (seed 1: 32% at epoch 423; seed 2: 36-40% from epoch 120 to 178, the last checkpoint
-#   read, and still training at epoch 298), so they are not recorded yet. Seed 0's PGD-40
-#   error after the fall (90%) suggests that what a net learns in it is specific to the single
-#   step; scoring PGD along the curve would tell, and the protocol does not.
+#   ended (seed 1: 32% at epoch 423; seed 2, trained again from scratch: 36-38% over epochs
+#   200-250 and a best of 33.5% at epoch 327 when its session stopped it at epoch 340), so they
+#   are not recorded yet. Seed 0's PGD-40 error after the fall (90%) suggests that what a net
+#   learns in it is specific to the single step; scoring PGD along the curve would tell, and
+#   the protocol does not.
 #
 # What the first run (`seed0`, before the recipe's input dropout was matched) showed:
 #
