@@ -350,7 +350,7 @@ else:
 #   (its objective on the last 10,000 fell from 0.084 to the target 0.0144) and ends at 1.15%.
 #   The first run (`seed0`: inputs rescaled by 1/.8, bf16, a restart on 60,000) ended at 1.18%.
 #   One seed on 10,000 test images has a binomial standard error of about 0.1 point, so the
-#   three values agree within noise, and the remaining gap to 0.94% (0.16-0.21 point) is about
+#   three values agree within noise, and the remaining gap to 0.94% (0.16-0.24 point) is about
 #   two such errors: one seed cannot tell a real difference from a lucky recipe run.
 # * **Neither second phase helped this seed.** The continuation ends at 1.15%; a fresh net
 #   retrained on all 60,000 for the chosen 193 epochs (`baseline, restarted`, about 75 minutes
@@ -388,10 +388,10 @@ else:
 #   at epoch 539 (new bests came late, so it trained 639 epochs and a continuation of 122, 205
 #   minutes over two sessions). Their continued nets err on 0.90% (seed 3; its baseline 1.15%)
 #   and 0.89% (seed 4; its baseline 1.05%) of the test set, and on 13.5% and 14.5% of the FGSM
-#   examples as printed. Seeds 1 and 2 were still on or near the plateau when their sessions
-#   ended (seed 1: 32% at epoch 423; seed 2, trained again from scratch: 36-38% over epochs
-#   200-250 and a best of 33.5% at epoch 327 when its session stopped it at epoch 340), so they
-#   are not recorded yet. Seed 0's PGD-40 error after the fall (90%) suggests that what a net
+#   examples as printed. Seeds 1 and 2 had not fallen as far when their sessions ended (seed 1:
+#   32% at epoch 423, below the plateau but far above the others' 23% after their fall; seed
+#   2, trained again from scratch: 36-38% over epochs 200-250 and a best of 33.5% at epoch 327
+#   when its session stopped it at epoch 340), so they are not recorded yet. Seed 0's PGD-40 error after the fall (90%) suggests that what a net
 #   learns in it is specific to the single step; scoring PGD along the curve would tell, and
 #   the protocol does not.
 #
@@ -477,7 +477,7 @@ protocol.show_beside(results.claims, ("base240", "adv240", "large", "adv240clip"
 # ### Net by net, as the protocol's seeds land
 #
 # A group's claims wait for all five seeds, but on the 2-core CPU this report is built on its
-# nets land one a session (an adversarial net of the protocol trains for two hours or more). Every
+# nets land one a session (an adversarial net of the protocol trains for one and a half to three and a half hours). Every
 # net scored so far (`results/paper/<group>.json` where the group is complete, else
 # `results/paper/<group>/`), and, seed by seed, the adversarial net's clean error against the
 # baseline of the same seed (the same initialisation and minibatch order; the objective differs):
@@ -531,7 +531,7 @@ results.save()
 # * **The baseline's FGSM error depends on how the net is trained, and on the protocol.**
 #   At this profile 82% as printed and 76% clipped (paper 89.4%); with the recipe's own
 #   protocol (one seed, above) 88.5-91.2% and 79.5-83.1%; with the inputs rescaled by 1/.8 (before the
-#   dropout matched the recipe's) 87% and 84%. It is not one fixed number of the architecture.
+#   dropout matched the recipe's) 86.0% and 76.7%. It is not one fixed number of the architecture.
 # * **Run-to-run spread.** The same 20-epoch configuration on 50,000 examples with only the
 #   floating-point rounding of the max-norm step changed (`torch.renorm` against the in-place
 #   version now used) gave 1.44% against 1.37% (baseline) and 1.66% against 1.68%
