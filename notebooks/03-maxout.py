@@ -388,10 +388,12 @@ else:
 #   at epoch 539 (new bests came late, so it trained 639 epochs and a continuation of 122, 205
 #   minutes over two sessions). Their continued nets err on 0.90% (seed 3; its baseline 1.15%)
 #   and 0.89% (seed 4; its baseline 1.05%) of the test set, and on 13.5% and 14.5% of the FGSM
-#   examples as printed. Seeds 1 and 2 had not fallen as far when their sessions ended (seed 1:
-#   32% at epoch 423, below the plateau but far above the others' 23% after their fall; seed
-#   2, trained again from scratch: 36-38% over epochs 200-250 and a best of 33.5% at epoch 327
-#   when its session stopped it at epoch 340), so they are not recorded yet. Seed 0's PGD-40 error after the fall (90%) suggests that what a net
+#   examples as printed. Seed 2 (trained again from scratch over two
+#   sessions) sat on its plateau far longer (30-48% over epochs 20-500), fell slowly (31.9% at
+#   epoch 521, 18.3% at 597), reached its best, 14.6%, at epoch 691 and stopped at 790; its
+#   continuation was still running when the session ended. Seed 1 had come down only to 32% by
+#   epoch 423 when its session ended, far above the others' 23% after their fall. Neither is
+#   recorded yet. Seed 0's PGD-40 error after the fall (90%) suggests that what a net
 #   learns in it is specific to the single step; scoring PGD along the curve would tell, and
 #   the protocol does not.
 #
