@@ -382,20 +382,19 @@ else:
 #   far; the group's claims appear below once all five are in).
 # * **The adversarial nets change regime suddenly, each at its own epoch.** In the three
 #   recorded seeds the adversarial validation error sat on a plateau of 34-47% from epoch 20,
-#   then fell within about ten epochs to near 23%, the training loss falling with it, and
-#   crept down from there: seed 0's at epochs 141-154, seed 3's (trained in a later session,
-#   93 minutes) at epochs 45-54, best 9.95% at epoch 245, seed 4's at epochs 57-64, best 10.9%
-#   at epoch 539 (new bests came late, so it trained 639 epochs and a continuation of 122, 205
+#   then fell within about ten epochs to near 23%, the training loss falling with it, and crept
+#   down from there: seed 0's at epochs 141-154, seed 3's (trained in a later session, 93
+#   minutes) at epochs 45-54, best 9.95% at epoch 245, seed 4's at epochs 57-64, best 10.9% at
+#   epoch 539 (new bests came late, so it trained 639 epochs and a continuation of 122, 205
 #   minutes over two sessions). Their continued nets err on 0.90% (seed 3; its baseline 1.15%)
 #   and 0.89% (seed 4; its baseline 1.05%) of the test set, and on 13.5% and 14.5% of the FGSM
-#   examples as printed. Seed 2 (trained again from scratch over two
-#   sessions) sat on its plateau far longer (30-48% over epochs 20-500), fell slowly (31.9% at
-#   epoch 521, 18.3% at 597), reached its best, 14.6%, at epoch 691 and stopped at 790; its
-#   continuation was still running when the session ended. Seed 1 had come down only to 32% by
-#   epoch 423 when its session ended, far above the others' 23% after their fall. Neither is
-#   recorded yet. Seed 0's PGD-40 error after the fall (90%) suggests that what a net
-#   learns in it is specific to the single step; scoring PGD along the curve would tell, and
-#   the protocol does not.
+#   examples as printed. Seed 2 (trained again from scratch over two sessions) sat on its
+#   plateau far longer (30-48% over epochs 20-500), fell slowly (31.9% at epoch 521, 18.3% at
+#   597), reached its best, 14.6%, at epoch 691 and stopped at 790; its continuation was still
+#   running when the session ended. Seed 1 had come down only to 32% by epoch 423 when its
+#   session ended, far above the others' 23% after their fall. Neither is recorded yet. Seed 0's
+#   PGD-40 error after the fall (90%) suggests that what a net learns in it is specific to the
+#   single step; scoring PGD along the curve would tell, and the protocol does not.
 #
 # What the first run (`seed0`, before the recipe's input dropout was matched) showed:
 #
@@ -479,10 +478,11 @@ protocol.show_beside(results.claims, ("base240", "adv240", "large", "adv240clip"
 # ### Net by net, as the protocol's seeds land
 #
 # A group's claims wait for all five seeds, but on the 2-core CPU this report is built on its
-# nets land one a session (an adversarial net of the protocol trains for one and a half to three and a half hours). Every
-# net scored so far (`results/paper/<group>.json` where the group is complete, else
-# `results/paper/<group>/`), and, seed by seed, the adversarial net's clean error against the
-# baseline of the same seed (the same initialisation and minibatch order; the objective differs):
+# nets land one a session (an adversarial net of the protocol trains for an hour and a half to
+# four hours). Every net scored so far (`results/paper/<group>.json` where the group is
+# complete, else `results/paper/<group>/`), and, seed by seed, the adversarial net's clean error
+# against the baseline of the same seed (the same initialisation and minibatch order; the
+# objective differs):
 
 # %%
 so_far = protocol.nets_so_far(("base240", "adv240"))
