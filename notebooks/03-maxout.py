@@ -390,7 +390,7 @@ else:
 #   and 0.89% (seed 4; its baseline 1.05%) of the test set, and on 13.5% and 14.5% of the FGSM
 #   examples as printed. Seed 2 (trained again from scratch over two sessions) sat on its
 #   plateau far longer (30-48% over epochs 20-500), fell slowly (31.9% at epoch 521, 18.3% at
-#   597), reached its best, 14.6%, at epoch 691 and stopped at 790; its continuation was still
+#   597), reached its best, 14.6%, at epoch 691 and stopped at 791; its continuation was still
 #   running when the session ended. Seed 1 had come down only to 32% by epoch 423 when its
 #   session ended, far above the others' 23% after their fall. Neither is recorded yet. Seed 0's
 #   PGD-40 error after the fall (90%) suggests that what a net learns in it is specific to the
