@@ -380,7 +380,7 @@ else:
 #   whether adversarial training regularises under the recipe is for the five seeds of
 #   `make paper GROUP=adv240` to decide (`results/paper/adv240/` holds the seeds recorded so
 #   far; the group's claims appear below once all five are in).
-# * **The adversarial nets change regime suddenly, each at its own epoch.** In the three
+# * **The adversarial nets change regime, each at its own epoch and pace.** In the three
 #   recorded seeds the adversarial validation error sat on a plateau of 34-47% from epoch 20,
 #   then fell within about ten epochs to near 23%, the training loss falling with it, and crept
 #   down from there: seed 0's at epochs 141-154, seed 3's (trained in a later session, 93
@@ -479,7 +479,7 @@ protocol.show_beside(results.claims, ("base240", "adv240", "large", "adv240clip"
 #
 # A group's claims wait for all five seeds, but on the 2-core CPU this report is built on its
 # nets land one a session (an adversarial net of the protocol trains for an hour and a half to
-# four hours). Every net scored so far (`results/paper/<group>.json` where the group is
+# four hours or more). Every net scored so far (`results/paper/<group>.json` where the group is
 # complete, else `results/paper/<group>/`), and, seed by seed, the adversarial net's clean error
 # against the baseline of the same seed (the same initialisation and minibatch order; the
 # objective differs):
