@@ -380,8 +380,8 @@ else:
 #   whether adversarial training regularises under the recipe is for the five seeds of
 #   `make paper GROUP=adv240` to decide (`results/paper/adv240/` holds the seeds recorded so
 #   far; the group's claims appear below once all five are in).
-# * **The adversarial nets change regime, each at its own epoch and pace.** In the three
-#   recorded seeds the adversarial validation error sat on a plateau of 34-47% from epoch 20,
+# * **The adversarial nets change regime, each at its own epoch and pace.** In seeds 0, 3
+#   and 4 the adversarial validation error sat on a plateau of 34-47% from epoch 20,
 #   then fell within about ten epochs to near 23%, the training loss falling with it, and crept
 #   down from there: seed 0's at epochs 141-154, seed 3's (trained in a later session, 93
 #   minutes) at epochs 45-54, best 9.95% at epoch 245, seed 4's at epochs 57-64, best 10.9% at
@@ -390,10 +390,11 @@ else:
 #   and 0.89% (seed 4; its baseline 1.05%) of the test set, and on 13.5% and 14.5% of the FGSM
 #   examples as printed. Seed 2 (trained again from scratch over two sessions) sat on its
 #   plateau far longer (30-48% over epochs 20-500), fell slowly (31.9% at epoch 521, 18.3% at
-#   597), reached its best, 14.6%, at epoch 691 and stopped at 791; its continuation was still
-#   running when the session ended. Seed 1 had come down only to 32% by epoch 423 when its
-#   session ended, far above the others' 23% after their fall. Neither is recorded yet. Seed 0's
-#   PGD-40 error after the fall (90%) suggests that what a net learns in it is specific to the
+#   597), reached its best, 14.6%, at epoch 691 and stopped at 791; its continuation took 215
+#   epochs (251 minutes in all over three sessions) and ends at 0.81% (its baseline 1.16%) and
+#   21.3% of the FGSM examples (16.3% before the continuation). Seed 1 had come down only to 32%
+#   by epoch 423 when its session ended, far above the others' 23% after their fall; it is not
+#   recorded yet. Seed 0's PGD-40 error after the fall (90%) suggests that what a net learns in it is specific to the
 #   single step; scoring PGD along the curve would tell, and the protocol does not.
 #
 # What the first run (`seed0`, before the recipe's input dropout was matched) showed:
