@@ -186,8 +186,7 @@ def run_group(name: str, P: SimpleNamespace, out_dir: Path, device: torch.device
     group = GROUPS[name]
     t0 = time.perf_counter()
     configs = group.configs(P)
-    records = {} if group.needs_models else _records(out_dir, name, configs)
-    todo = {n: c for n, c in configs.items() if n not in records and (seeds is None or c.seed in seeds)}
+    records, todo = _outstanding(name, configs, out_dir, seeds)
     trained = dict(zip(todo, experiments.train_many(list(todo.values()), progress=progress, deadline=deadline)))
     x, y = data.mnist("test")
     for n, t in trained.items():
@@ -217,6 +216,14 @@ def run_group(name: str, P: SimpleNamespace, out_dir: Path, device: torch.device
                      for n in configs}}
     paths.atomic_write_bytes(out_dir / f"{name}.json", (json.dumps(blob, indent=1) + "\n").encode())
     return blob
+
+
+def _outstanding(name: str, configs: dict[str, TrainConfig], out_dir: Path,
+                 seeds: Optional[list[int]]) -> tuple[dict[str, dict], dict[str, TrainConfig]]:
+    """The records ``name``'s nets already have, and the nets (of ``seeds``, default all) still
+    to train. A group whose claims read its nets themselves keeps no records: all of it trains."""
+    records = {} if GROUPS[name].needs_models else _records(out_dir, name, configs)
+    return records, {n: c for n, c in configs.items() if n not in records and (seeds is None or c.seed in seeds)}
 
 
 def _record_path(out_dir: Path, group: str, net: str) -> Path:
@@ -333,8 +340,8 @@ def run(profile: str = "paper", groups: Optional[list[str]] = None, budget: Opti
             outcome[name] = "not started: its claims read its nets themselves, it runs whole (without seeds)"
             log(f"[{name}] {outcome[name]}")
             continue
-        recorded = {} if group.needs_models else _records(out_dir, name, every)
-        configs = [c for n, c in every.items() if n not in recorded and (seeds is None or c.seed in seeds)]
+        recorded, todo = _outstanding(name, every, out_dir, seeds)
+        configs = list(todo.values())
         if not configs and len(recorded) < len(every):
             outcome[name] = f"nothing to train for seeds {seeds}: every such net has its record"
             log(f"[{name}] {outcome[name]}")
