@@ -397,7 +397,8 @@ else:
 #   (best 30.5% at epoch 519) when it was trained from scratch in a later session; trained from
 #   scratch once more, it fell slowly from about epoch 800 (26.9%; 21.3% at 840, 18.3% at 862)
 #   and was still setting new bests at epoch 1000, the `paper` profile's bound (best 15.8% at
-#   epoch 995, 155 minutes); its continuation has begun; it is not recorded yet. Seed 0's PGD-40 error after the fall (90%) suggests that
+#   epoch 995, 155 minutes); its continuation has begun; it is not recorded yet. Seed 0's
+#   PGD-40 error after the fall (90%) suggests that
 #   what a net learns in it is specific to the single step; scoring PGD along the curve would tell, and the protocol does not.
 #
 # What the first run (`seed0`, before the recipe's input dropout was matched) showed:
