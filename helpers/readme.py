@@ -28,6 +28,9 @@ def replace_section(text: str, name: str, body: str) -> str:
 def time_section(timings: dict[str, tuple[int, Optional[int]]], cpu: str, threads: int,
                  gflops: dict[str, float], profile: str = "default") -> str:
     """The time and memory of the last report: per notebook seconds and peak memory (MB)."""
+    if not timings:
+        raise ValueError("no notebook timings to report: they come from `make report` "
+                         "(build/notebooks/<profile>/timings.tsv)")
     total = sum(s for s, _ in timings.values())
     parts = ", ".join(f"{nb[:2]} {s // 60} min {s % 60:02d} s" if s >= 60 else f"{nb[:2]} {s} s"
                       for nb, (s, _) in timings.items())

@@ -158,8 +158,10 @@ if P.name == "default":
 
     from helpers import machine, readme, render
 
+    sections = {"headline": summary.headline_table(S.rows, verdicts.protocol_rows())}
     timings = render.read_timings(paths.BUILD_DIR / "notebooks" / P.name)
-    gflops = {"fp32": machine.matmul_gflops(), "bf16": machine.matmul_gflops(dtype=torch.bfloat16)}
-    readme.update({"headline": summary.headline_table(S.rows, verdicts.protocol_rows()),
-                   "time": readme.time_section(timings, machine.cpu_name(), torch.get_num_threads(), gflops)})
-    print(f"rewrote the headline and time sections of {paths.shown(readme.README)}")
+    if timings:  # none when this notebook runs alone: the last report's time section stays
+        gflops = {"fp32": machine.matmul_gflops(), "bf16": machine.matmul_gflops(dtype=torch.bfloat16)}
+        sections["time"] = readme.time_section(timings, machine.cpu_name(), torch.get_num_threads(), gflops)
+    readme.update(sections)
+    print(f"rewrote the {' and '.join(sections)} section(s) of {paths.shown(readme.README)}")

@@ -103,6 +103,8 @@ def test_readme_sections_are_replaced_between_their_markers_only(tmp_path):
     assert "1.3 minutes in all (01 1 min 15 s, 02 5 s)" in text and "more than 2.0 GB" in text
     with pytest.raises(ValueError, match="no generated section 'headline'"):
         readme.update({"headline": "x"}, f)
+    with pytest.raises(ValueError, match="no notebook timings"):
+        readme.time_section({}, "Some CPU", 2, {"fp32": 200.4})
 
 
 def test_timings_keep_the_latest_line_and_the_peak(tmp_path):
