@@ -398,19 +398,19 @@ else:
 #   (seed 0, epoch 261), 9.95% (seed 3, 245), 10.9% (seed 4, 539), 14.6% (seed 2, 691) and
 #   15.8% (seed 1, 995). Seed 1 was still setting new bests when its first phase reached epoch
 #   1000, the `paper` profile's bound (ours: the recipe stops on patience alone), the one net of
-#   the group that the bound stopped. Training time follows the fall: 93 minutes (seed 3), 131
-#   (seed 0), 205 (seed 4), 249 (seed 1: 1000 epochs, then 490 on 60,000) and 251 (seed 2: a
-#   continuation of 215 epochs); seeds 1, 2 and 4 went on from checkpoints over several
-#   sessions, and seed 1 was trained from scratch three times, the first two runs' checkpoints
-#   lost with their sessions' caches (at 32% by epoch 423 and 30.5% at 519; the third: 30.5%
-#   at 519 too). The
-#   continuation on 60,000 moves the clean error by -0.08 to +0.01 point and raises the FGSM
-#   error in four seeds of five (seed 2's most: 16.3% to 21.3%). Seed 1's stopped when one
-#   draw of its dropout objective on the last 10,000 fell below the target (0.0936 against
-#   0.0944 at epoch 490, where its mean over the last 40 epochs was 0.101): pylearn2's
-#   MatchChannel stops on the first crossing, and so does ours. Seed 0's PGD-40 error after
-#   the fall (90%) suggests that what a net learns in it is specific to the single step;
-#   scoring PGD along the curve would tell, and the protocol does not.
+#   the group that the bound stopped. The nets took 93 minutes (seed 3), 131 (seed 0), 205
+#   (seed 4: new bests until epoch 539), 249 (seed 1: 1000 epochs, then 490 on 60,000) and 251
+#   (seed 2: a continuation of 215 epochs); seeds 1, 2 and 4 went on from checkpoints over
+#   several sessions, and seed 1 was trained from scratch three times, the first two runs'
+#   checkpoints lost with their sessions' caches (at 32% by epoch 423 and 30.5% at 519; the
+#   third: 30.5% at 519 too). The continuation on 60,000 moves the clean error by -0.08 to
+#   +0.01 point and raises the FGSM error in four seeds of five (seed 2's most: 16.3% to
+#   21.3%). Seed 1's stopped when one draw of its dropout objective on the last 10,000 fell
+#   below the target (0.0936 against 0.0944 at epoch 490, where its mean over the last 40
+#   epochs was 0.101): pylearn2's MatchChannel stops on the first crossing, and so does ours.
+#   Seed 0's PGD-40 error after the fall (90%) suggests that what a net learns in it is
+#   specific to the single step; scoring PGD along the curve would tell, and the protocol
+#   does not.
 #
 # What the first run (`seed0`, before the recipe's input dropout was matched) showed:
 #
@@ -511,8 +511,8 @@ if len(so_far):
     display(pairs.round(2))
     if len(pairs) > 1:
         gap = pairs["adv240 - base240"]
-        m, s, n = mean_std(gap)
-        print(f"adversarial minus baseline, seed by seed: {m:+.2f} ± {s:.2f} point (95% CI ± {ci95(s, n):.2f}), "
+        m, sd, n = mean_std(gap)
+        print(f"adversarial minus baseline, seed by seed: {m:+.2f} ± {sd:.2f} point (95% CI ± {ci95(sd, n):.2f}), "
               f"lower in {(gap < 0).sum()} of {n} seeds")
 
 # %%
