@@ -36,7 +36,7 @@ import torch
 from . import data, ensembles, experiments, metrics, paths, population
 from .attacks import PRIMARY, PROTOCOLS
 from .machine import device_name
-from .results import Results
+from .results import Results, ci95, mean_std
 from .training import TrainConfig, Trained, cache_path, default_device, load_cached
 
 if TYPE_CHECKING:
@@ -486,6 +486,15 @@ def by_seed(nets: "pd.DataFrame", base: str = "base240", other: str = "adv240") 
     pairs = pairs.reindex(columns=[base, other]).dropna()
     pairs[f"{other} - {base}"] = pairs[other] - pairs[base]
     return pairs
+
+
+def gap_summary(pairs: "pd.DataFrame") -> str:
+    """One line on ``by_seed``'s difference column (the second group minus the first, seed by
+    seed): its mean ± sd, the 95% interval of the mean, and in how many seeds it is negative."""
+    gap = pairs.iloc[:, -1]
+    m, sd, n = mean_std(gap)
+    spread = f" ± {sd:.2f} point (95% CI ± {ci95(sd, n):.2f})" if sd is not None else " point"
+    return f"{gap.name}, seed by seed: {m:+.2f}{spread}, lower in {int((gap < 0).sum())} of {n} seeds"
 
 
 def plot_seeds(nets: "pd.DataFrame", paper: dict[str, float], title: str = ""):

@@ -62,7 +62,7 @@ import torch
 from helpers import data, experiments, metrics, paper_schedule, paths, protocol
 from helpers.attacks import pgd_split
 from helpers.plotting import save_fig
-from helpers.results import ci95, mean_std, paper_value
+from helpers.results import paper_value
 
 EPS = experiments.EPS
 x_test, y_test = data.subset(*data.mnist("test"), P.n_test)
@@ -391,7 +391,7 @@ else:
 #   discussion below).
 # * **The adversarial nets change regime, each at its own epoch and pace.** Their adversarial
 #   validation error sits on a plateau (34-47% from epoch 20 in seeds 0, 3 and 4; 30-48% over
-#   epochs 20-500 in seed 2; 34-40% over 85-290 and 29-32% over 500-700 in seed 1), then falls:
+#   epochs 20-500 in seed 2; 34-40% over 85-290 and 28.5-32.1% over 500-700 in seed 1), then falls:
 #   within about ten epochs to near 23% in seeds 0 (epochs 141-154), 3 (45-54) and 4 (57-64),
 #   the training loss falling with it; slowly in seeds 2 (31.9% at epoch 521, 18.3% at 597) and
 #   1 (26.9% at epoch 800, 21.3% at 840, 18.3% at 862); then it creeps down to its best: 13.8%
@@ -509,11 +509,8 @@ if len(so_far):
     plt.show()
     pairs = protocol.by_seed(so_far, "base240", "adv240")
     display(pairs.round(2))
-    if len(pairs) > 1:
-        gap = pairs["adv240 - base240"]
-        m, sd, n = mean_std(gap)
-        print(f"adversarial minus baseline, seed by seed: {m:+.2f} ± {sd:.2f} point (95% CI ± {ci95(sd, n):.2f}), "
-              f"lower in {(gap < 0).sum()} of {n} seeds")
+    if len(pairs):
+        print(protocol.gap_summary(pairs))
 
 # %%
 results.save()

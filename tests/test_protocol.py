@@ -5,6 +5,7 @@ import sys
 import tarfile
 import time
 
+import pandas as pd
 import pytest
 import torch
 
@@ -228,6 +229,11 @@ def test_the_nets_so_far_are_the_complete_groups_and_the_current_records_of_the_
     assert set(frame.epochs) == {2} and set(frame["epochs on 60k"]) == {1} and set(frame.hours) == {2.0}
     pairs = protocol.by_seed(frame)  # seed 1 has no baseline here: only seed 0 pairs
     assert list(pairs.index) == [0] and pairs["adv240 - base240"].tolist() == pytest.approx([-0.2])
+    assert protocol.gap_summary(pairs) == "adv240 - base240, seed by seed: -0.20 point, lower in 1 of 1 seeds"
+    # two seeds, gaps -0.2 and -0.4: sd 0.1414, 95% CI 12.706 * sd / sqrt(2) = 1.27
+    two = pd.DataFrame({"base240": [1.1, 1.2], "adv240": [0.9, 0.8], "adv240 - base240": [-0.2, -0.4]})
+    assert protocol.gap_summary(two) == ("adv240 - base240, seed by seed: -0.30 ± 0.14 point (95% CI ± 1.27), "
+                                         "lower in 2 of 2 seeds")
     fig = protocol.plot_seeds(frame, {"base240": 0.94, "adv240": 0.84})
     assert len(fig.axes[0].get_legend().get_texts()) == 2
     with pytest.raises(ValueError, match="unknown profile 'papr'"):
