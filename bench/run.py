@@ -71,19 +71,19 @@ def train_step_rate(units: int, objective: str, steps: int, precision: str = "fp
 
 
 def population_rate(units: int, objective: str, members: int, steps: int, precision: str = "fp32",
-                    device: torch.device = torch.device("cpu")) -> float:
+                    device: torch.device = torch.device("cpu"), graphs: bool = False) -> float:
     """Examples/s of all members together of one ``population`` training step at batch 100
-    (the mean over ``steps`` steps after a warm-up one)."""
+    (the mean over ``steps`` steps after warm-up; on a GPU replayed from a CUDA graph or eager)."""
     configs = [TrainConfig(model="maxout", model_args={"units": units}, objective=objective, precision=precision,
                            seed=k) for k in range(members)]
-    return members * 100 / population.step_seconds(configs, device, steps)
+    return members * 100 / population.step_seconds(configs, device, steps, graphs)
 
 
 def population_rows(device: torch.device, ceilings: dict[str, float], steps: int,
                     sizes: Optional[list[tuple[int, int]]] = None) -> list[dict]:
     """The population trainer against the one-net loop (``sizes``: (units, members); by default
-    on a CPU 240 x 5 and 1600 x 2, on a GPU 1600 x 6 and 240 x 26 members, fp32 / tf32 / bf16;
-    the step runs eagerly, without CUDA graphs)."""
+    on a CPU 240 x 5 and 1600 x 2, on a GPU 1600 x 6 and 240 x 26 members, fp32 / tf32 / bf16,
+    each eager and replayed from a CUDA graph)."""
     if device.type == "cuda":
         sizes = sizes or [(1600, 6), (240, 26)]
         precisions = ("fp32", "tf32", "bf16")
@@ -93,22 +93,30 @@ def population_rows(device: torch.device, ceilings: dict[str, float], steps: int
     rows = []
     for units, members in sizes:
         for precision in precisions:
-            n = steps if units <= 240 else max(3, steps // 6)
-            pop = population_rate(units, "fgsm", members, n, precision, device)
-            single = None
-            if device.type == "cpu":
-                single, _ = train_step_rate(units, "fgsm", n, precision)
-            gflops = pop * maxout_flops(units) * 7 / 1e9
-            ceiling = ceilings.get("bf16" if precision == "bf16" else "fp32")
-            row = {"device": device_name(device),
-                   "units": units, "objective": "fgsm", "precision": precision, "members": members,
-                   "examples_per_s": round(pop), "step_ms": round(1000 * members * 100 / pop, 2),
-                   "fraction_of_matmul": round(gflops / ceiling, 3) if ceiling else None,
-                   "speedup_vs_single": round(pop / single, 2) if single else None}
-            rows.append(row)
-            print(f"population {units:>4} x {members:>2} fgsm {precision}: {pop:8.0f} ex/s, {row['step_ms']} ms a step"
-                  + (f", {100 * gflops / ceiling:.0f}% of {precision} matmul" if ceiling else "")
-                  + (f", {pop / single:.2f}x the one-net loop" if single else ""), flush=True)
+            for graphs in ((False, True) if device.type == "cuda" else (False,)):
+                n = steps if units <= 240 else max(3, steps // 6)
+                try:
+                    pop = population_rate(units, "fgsm", members, n, precision, device, graphs)
+                except RuntimeError as e:  # a capture that failed: say so in the row, go on
+                    print(f"population {units} x {members} {precision} graphs: {e}", flush=True)
+                    rows.append({"device": device_name(device), "units": units, "precision": precision,
+                                 "members": members, "graphs": graphs, "error": str(e)})
+                    continue
+                single = None
+                if device.type == "cpu":
+                    single, _ = train_step_rate(units, "fgsm", n, precision)
+                gflops = pop * maxout_flops(units) * 7 / 1e9
+                ceiling = ceilings.get("bf16" if precision == "bf16" else "fp32")
+                row = {"device": device_name(device),
+                       "units": units, "objective": "fgsm", "precision": precision, "members": members,
+                       "graphs": graphs, "examples_per_s": round(pop), "step_ms": round(1000 * members * 100 / pop, 2),
+                       "fraction_of_matmul": round(gflops / ceiling, 3) if ceiling else None,
+                       "speedup_vs_single": round(pop / single, 2) if single else None}
+                rows.append(row)
+                print(f"population {units:>4} x {members:>2} fgsm {precision}{' graphs' if graphs else ''}: "
+                      f"{pop:8.0f} ex/s, {row['step_ms']} ms a step"
+                      + (f", {100 * gflops / ceiling:.0f}% of {precision} matmul" if ceiling else "")
+                      + (f", {pop / single:.2f}x the one-net loop" if single else ""), flush=True)
     return rows
 
 

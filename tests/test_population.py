@@ -39,9 +39,13 @@ class _FixedMasks(nn.Module):
         return x * self.queue.pop(0)
 
 
-@pytest.mark.parametrize("objective", ["clean", "fgsm", "sign", "uniform"])
-def test_population_gradients_equal_the_one_net_gradients(objective):
-    configs = [TrainConfig(**TINY, objective=objective, seed=s, clip=bool(s % 2)) for s in range(3)]
+@pytest.mark.parametrize("objectives", [("clean",) * 3, ("fgsm",) * 3, ("sign",) * 3, ("uniform",) * 3,
+                                        ("clean", "fgsm", "uniform")])
+def test_population_gradients_equal_the_one_net_gradients(objectives):
+    # the hand-written backward against autograd on the one-net objective (training.adversarial_loss,
+    # plus the L1 penalty on one member), member by member, with the masks and noise the step draws
+    configs = [TrainConfig(**TINY, objective=o, seed=s, clip=bool(s % 2), l1=1e-3 * (s == 1))
+               for s, o in enumerate(objectives)]
     pop = PP._Population([PP.Job(c, "train", 1) for c in configs], torch.device("cpu"))
     with torch.no_grad():  # weights away from the init, so that every piece and unit matters
         for p in pop.params:
@@ -49,16 +53,13 @@ def test_population_gradients_equal_the_one_net_gradients(objective):
     K, B = 3, 16
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(K, B, 784, generator=g), torch.randint(0, 10, (K, B), generator=g)
+    noise_states = [n.get_state() for n in pop.noise_gen]
+    mask_states = [m.get_state() for m in pop.mask_gen]
     masks = pop.masks(B)
     others = pop.masks(B, second=True) if pop.second else []
-    noise = None
-    if objective in ("sign", "uniform"):
-        noise = torch.stack([(torch.randint(0, 2, (B, 784), generator=torch.Generator().manual_seed(k)).float() * 2 - 1)
-                             if objective == "sign" else
-                             torch.rand((B, 784), generator=torch.Generator().manual_seed(k)) * 2 - 1
-                             for k in range(K)])
-    losses = PP.objective(pop.params, x, y, pop.hyper, pop.pieces, masks, others, noise)
-    grads = torch.autograd.grad(losses.sum(), pop.params)
+    for gen, state in zip(pop.mask_gen, mask_states):  # the step draws the same masks again
+        gen.set_state(state)
+    losses, grads = pop.losses_and_grads(x, y, "fp32")
     for k, c in enumerate(configs):
         net = M.MaxoutMLP(units=8, pieces=2)
         net.load_state_dict(PP.member_state(pop.params, k, net))
@@ -67,10 +68,13 @@ def test_population_gradients_equal_the_one_net_gradients(objective):
             if isinstance(mod, M.Dropout):
                 net.features[i] = _FixedMasks(queue)
         net.train()
-        loss = adversarial_loss(net, x[k], y[k], c.objective, c.alpha, c.eps, c.box,
-                                torch.Generator().manual_seed(k))
+        noise = torch.Generator()
+        noise.set_state(noise_states[k])
+        loss = adversarial_loss(net, x[k], y[k], c.objective, c.alpha, c.eps, c.box, noise)
+        if c.objective == "clean":
+            queue.clear()  # the population draws second-pass masks for its other members
         assert not queue  # every mask was used, in order
-        one = torch.autograd.grad(loss, list(net.parameters()))
+        one = torch.autograd.grad(loss + c.l1 * net.first_layer.linear.weight.abs().sum(), list(net.parameters()))
         torch.testing.assert_close(loss, losses[k])
         for i, ref in enumerate(one):
             torch.testing.assert_close(grads[i][k], ref, rtol=1e-4, atol=1e-6)
@@ -198,3 +202,28 @@ def test_the_one_net_loop_flushes_tiny_velocities_without_changing_its_weights(m
         monkeypatch.setattr(training, "FLUSH_EVERY", every)
         out.append(_weights(train_model(cfg, cache=False, progress=False).model))
     assert torch.equal(out[0], out[1])
+
+
+def test_the_stepper_without_graphs_is_the_plain_step_bit_for_bit():
+    # the GPU's graph path as a CPU runs it: fixed buffers, the gather inside the step, a short
+    # last batch (eager) and a member leaving (new buffers) must not change a weight
+    configs = [TrainConfig(**TINY, objective=o, seed=s) for o, s in (("clean", 0), ("fgsm", 1), ("uniform", 2))]
+    x, y = mnist("train")
+    x, y = x.flatten(1)[:300], y[:300]
+    g = torch.Generator().manual_seed(0)
+    batches = [torch.randint(0, 300, (3, 20), generator=g) for _ in range(4)] + [torch.randint(0, 300, (3, 7), generator=g)]
+    runs = []
+    for stepper in (False, True):
+        pop = PP._Population([PP.Job(c, "train", 1) for c in configs], torch.device("cpu"))
+        step = PP.Stepper(pop, x, y, "fp32", graphs=True)  # no graphs on a CPU: the same code, eagerly
+        losses = []
+        for i, idx in enumerate(batches):
+            if i == 3:
+                pop.keep([0, 2])
+            idx, momentum = idx[pop.alive], torch.full((len(pop.alive),), 0.5)
+            losses.append(step(idx, momentum) if stepper else pop.train_step(x[idx], y[idx], momentum, "fp32"))
+        runs.append(([p.detach().clone() for p in pop.params], losses, pop.steps_taken))
+        assert step.graph is None and not step.graphs
+    (w0, l0, n0), (w1, l1, n1) = runs
+    assert n0 == n1 == len(batches)
+    assert all(torch.equal(a, b) for a, b in zip(w0, w1)) and all(torch.equal(a, b) for a, b in zip(l0, l1))
