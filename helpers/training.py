@@ -37,7 +37,10 @@ from . import data as D
 from . import models as M
 from . import paths
 from .attacks import EPS, PROTOCOLS, Clip, perturb, random_sign_noise, uniform_noise
+from .machine import keep_freed_memory
 from .metrics import model_error
+
+keep_freed_memory()  # every step frees and reallocates the same large buffers (see machine.py)
 
 CACHE_VERSION = 2  # bump when the loop's maths changes, so stale models are not reused
 
