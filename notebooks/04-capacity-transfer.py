@@ -603,17 +603,17 @@ _ = results.unavailable("s9.mpdbm_adv_err", "out of scope: the MP-DBM (a generat
 #
 # * **Transfer keeps the paper's asymmetry under both.** Examples crafted on the baseline fool
 #   the adversarially trained net on 25% as printed and 41% clipped (paper 19.6%); the
-#   reverse fools the baseline on 58% and 60% (paper 40.9%). The printed protocol lands closer
+#   reverse fools the baseline on 57% and 60% (paper 40.9%). The printed protocol lands closer
 #   to the paper's first number; both keep adv → base well above base → adv.
 # * **The RBF network's point is its confidence, and that holds under both** (its mistakes
 #   carry 0.1% and 1.7% confidence; paper 1.2%). Its *error* does not: as printed it is fooled
 #   on 85%, more than the baseline maxout's 82%, so the paper's "harder to fool" fails under
-#   the primary protocol and holds clipped (74% against 76%), both far from the paper's 55.4%.
+#   the primary protocol and holds clipped (73% against 76%), both far from the paper's 55.4%.
 #   A shallow RBF net trained for a few epochs is a weak classifier (its clean error, first
 #   table), and the printed step moves background pixels below 0, where its distance-based
 #   scores are not protected by the pixel range.
 # * **Section 8's order holds under both**: softmax regression shares maxout's wrong class far
-#   more often than the RBF network (71% against 17% as printed, 53% against 34% clipped;
+#   more often than the RBF network (71% against 16% as printed, 50% against 33% clipped;
 #   paper 54.6% and 16.0%).
 # * **The ensemble is no defence under either** (99% and 96% when it is attacked as a whole,
 #   97% and 93% when one member is; paper 91.1% and 87.9%).
