@@ -229,15 +229,13 @@ def objective(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, hype
     K, B = y.shape
     scores, inputs, winners = _forward_saved(params, x, pieces, masks)
     clean, delta = _ce(scores, y)
-    if not (grads or (fgsm and second)):
+    if not (grads or second):
         return clean, []
-    dz, g = _backward(params, pieces, masks, winners, delta, fgsm and second)
+    dz, g = _backward(params, pieces, masks, winners, delta, fgsm and second) if grads or fgsm else ([], None)
     alpha = hyper.alpha.to(x.dtype)
+    s_c = (alpha / B).view(-1, 1, 1)  # each clean row's weight in the objective
     if not second:
-        scale = (alpha / B).view(-1, 1, 1)
-        rows = [a * scale for a in inputs]
-        weights = torch.full((K, 1, B), 1.0 / B, dtype=x.dtype, device=x.device) * alpha.view(-1, 1, 1)
-        loss = clean
+        rows, weights, loss = [a * s_c for a in inputs], s_c.expand(K, 1, B), clean
     else:
         direction = torch.zeros_like(x) if noise is None else noise.to(x.dtype)
         if fgsm:
@@ -250,7 +248,7 @@ def objective(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, hype
         if not grads:
             return loss, []
         dz_o, _ = _backward(params, pieces, masks_other, winners_o, delta_o, False)
-        s_c, s_o = (alpha / B).view(-1, 1, 1), ((1 - alpha) / B).view(-1, 1, 1)
+        s_o = ((1 - alpha) / B).view(-1, 1, 1)
         rows = [torch.cat([a * s_c, b * s_o], 1) for a, b in zip(inputs, inputs_o)]
         dz = [torch.cat([a, b], 1) for a, b in zip(dz, dz_o)]
         weights = torch.cat([s_c.expand(K, 1, B), s_o.expand(K, 1, B)], 2)

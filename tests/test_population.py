@@ -53,13 +53,19 @@ def test_population_gradients_equal_the_one_net_gradients(objectives):
     K, B = 3, 16
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(K, B, 784, generator=g), torch.randint(0, 10, (K, B), generator=g)
-    noise_states = [n.get_state() for n in pop.noise_gen]
-    mask_states = [m.get_state() for m in pop.mask_gen]
+    gens = pop.mask_gen + pop.noise_gen
+    states = [gen.get_state() for gen in gens]
+
+    def again():  # the step draws the same masks and noise again
+        for gen, state in zip(gens, states):
+            gen.set_state(state)
+
     masks = pop.masks(B)
     others = pop.masks(B, second=True) if pop.second else []
-    for gen, state in zip(pop.mask_gen, mask_states):  # the step draws the same masks again
-        gen.set_state(state)
+    again()
     losses, grads = pop.losses_and_grads(x, y, "fp32")
+    again()
+    assert torch.equal(pop.losses_and_grads(x, y, "fp32", grads=False)[0], losses)  # the objective alone
     for k, c in enumerate(configs):
         net = M.MaxoutMLP(units=8, pieces=2)
         net.load_state_dict(PP.member_state(pop.params, k, net))
@@ -69,7 +75,7 @@ def test_population_gradients_equal_the_one_net_gradients(objectives):
                 net.features[i] = _FixedMasks(queue)
         net.train()
         noise = torch.Generator()
-        noise.set_state(noise_states[k])
+        noise.set_state(states[K + k])
         loss = adversarial_loss(net, x[k], y[k], c.objective, c.alpha, c.eps, c.box, noise)
         if c.objective == "clean":
             queue.clear()  # the population draws second-pass masks for its other members
