@@ -84,8 +84,8 @@ print(f"{len(x_test)} test digits; maxout seeds {P.maxout.seeds} (noise-trained:
 # ~130 s), the RBF network (~30 s) and all the attacks (~1 min) — about 7 minutes. So
 # `helpers/profiles.py` sets 2 epochs and 4 members; the `paper` profile uses 100 epochs for
 # the sweep and 12 members of 200 epochs. On a faster 2-core machine with bfloat16
-# instructions (fp32 matmul ~220 GFLOP/s, bf16 training steps) the whole notebook takes
-# about 2 minutes.
+# instructions (an AMD EPYC, fp32 matmul ~195 GFLOP/s, bf16 training steps) the whole
+# notebook took 3.4 minutes, the sigmoid-output net (now on notebook 03's 20 epochs) 1.5 of them.
 #
 # ## The models
 #
