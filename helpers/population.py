@@ -488,8 +488,8 @@ class Stepper:
 
     A graph is captured after ``WARMUP`` eager steps (on a side stream, as CUDA graphs ask) and
     again whenever the population changes (a member leaves); a batch of another size (the last
-    of an epoch) runs eagerly. Each member's generators are registered with the graph, so replay
-    i draws what eager step i would. If capture fails, a warning says why and training goes on
+    of an epoch) runs eagerly. The generators the step draws from are registered with the graph,
+    so replay i draws what eager step i would. If capture fails, a warning says why and training goes on
     eagerly: a rare GPU session should lose speed, not its run."""
 
     WARMUP = 2
@@ -503,8 +503,15 @@ class Stepper:
         self.warm = 0  # eager steps since then
 
     def _buffers(self, idx: torch.Tensor, momentum: torch.Tensor) -> None:
-        self.graph, self.version, self.warm = None, self.pop.version, 0
+        self.graph, self.out, self.version, self.warm = None, None, self.pop.version, 0
         self.idx, self.momentum = torch.zeros_like(idx), torch.zeros_like(momentum)
+
+    def _generators(self) -> list[torch.Generator]:
+        """The generators the step draws from: every member's masks, the noise of sign / uniform members."""
+        pop = self.pop
+        noisy = [g for g, kind in zip(pop._gens(pop.noise_gen), pop.kinds)
+                 if pop.second and kind in (KINDS["sign"], KINDS["uniform"])]
+        return pop._gens(pop.mask_gen) + noisy
 
     def _run(self) -> torch.Tensor:
         return self.pop.update(self.x[self.idx], self.y[self.idx], self.momentum, self.precision)
@@ -513,7 +520,7 @@ class Stepper:
         pop, graph = self.pop, torch.cuda.CUDAGraph()
         entry = torch.cuda.current_stream(pop.device)
         try:
-            for g in pop._gens(pop.mask_gen) + pop._gens(pop.noise_gen):
+            for g in self._generators():
                 graph.register_generator_state(g)
             with torch.cuda.graph(graph, stream=self.stream):
                 self.out = self._run()
@@ -524,6 +531,11 @@ class Stepper:
             self.graphs = False
             torch.cuda.set_stream(entry)  # a capture_end that raised left the capture stream current
             torch.cuda.synchronize(pop.device)
+            # a capture_end that raised can leave the generators marked as capturing, and their
+            # next eager draw fails: give each a fresh state at the same seed and offset
+            index = pop.device.index if pop.device.index is not None else torch.cuda.current_device()
+            for g in self._generators() + [torch.cuda.default_generators[index]]:
+                g.graphsafe_set_state(g.clone_state())
 
     def __call__(self, idx: torch.Tensor, momentum: torch.Tensor) -> torch.Tensor:
         """One step of every member; their objectives (K,), on the device."""
@@ -538,7 +550,7 @@ class Stepper:
                 self._capture()
             if self.graph is not None:
                 self.graph.replay()
-                out = self.out
+                out = self.out.clone()  # the next replay overwrites self.out
             elif self.graphs:  # warm-up, on a side stream
                 self.stream.wait_stream(torch.cuda.current_stream(self.pop.device))
                 with torch.cuda.stream(self.stream):
