@@ -14,8 +14,10 @@ def keep_freed_memory() -> bool:
     A training step allocates and frees the same large buffers every step (activations,
     gradients, bf16 copies of the weights). By default glibc maps blocks of a few MB and more
     afresh and unmaps them when freed, so every step faults its memory in again page by page:
-    on a 2-core CPU that cost 7-8% of a 240-unit population step and 18-31% of a 1600-unit one
-    (``make bench``). Returns whether both settings took (False where the C library is not glibc)."""
+    on a 2-core AMD EPYC that cost 7-8% of a 240-unit population step and 18-31% of a 1600-unit
+    one. The price is memory held back, up to 1 GiB of freed blocks per process: the report's
+    notebooks peaked 0.3-0.9 GB higher than before, at most 2.7 GB. Returns whether both
+    settings took (False where the C library is not glibc)."""
     try:
         libc = ctypes.CDLL("libc.so.6")
         mmap_threshold, trim_threshold = -3, -1  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD in malloc.h
