@@ -589,6 +589,28 @@ def step_seconds(configs: list[TrainConfig], device: torch.device, steps: int = 
     return (time.perf_counter() - t) / steps
 
 
+def graphs_agree(configs: list[TrainConfig], device: torch.device, steps: int = 4) -> bool:
+    """Whether steps replayed from a CUDA graph leave the weights that eager steps leave, from
+    the same start, data and draws (the GPU script asks this before it trains, and trains
+    eagerly if not). True where there is nothing to compare (a CPU, or a capture that failed
+    and fell back to eager steps)."""
+    K, B, arch = len(configs), configs[0].batch_size, _arch(configs[0])
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(K * B, arch["in_features"], generator=g).to(device)
+    y = torch.randint(0, arch["classes"], (K * B,), generator=g).to(device)
+    idx = torch.randperm(K * B, generator=g).view(K, B).to(device)
+    momentum = torch.full((K,), 0.5, device=device)
+    weights = []
+    with matmul_precision(configs[0].precision):
+        for graphs in (False, True):
+            pop = _Population([Job(c, "train", 1) for c in configs], device)
+            step = Stepper(pop, x, y, configs[0].precision, graphs)
+            for _ in range(Stepper.WARMUP + steps):
+                step(idx, momentum)
+            weights.append(pop.params)
+    return all(torch.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(*weights))
+
+
 def checkpoint_path(jobs: list[Job]) -> Path:
     """Where a phase of ``jobs`` keeps its checkpoint: named by what decides its course."""
     what = [[j.config.key(), j.split, j.epochs, None if j.start is None else [j.start.lr, j.start.momentum]]

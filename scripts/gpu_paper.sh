@@ -29,6 +29,17 @@ fi
   $PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"
   $PY bench/run.py --population-only --device "$DEVICE" --out "$RESULTS/bench-population.json" \
       ${BENCH_SIZES:+--sizes $BENCH_SIZES --steps 2} || echo "bench failed"
+  # CUDA graphs have never run here before a GPU session: train eagerly unless a few replayed
+  # steps leave the weights that eager steps leave
+  $PY -c "
+import sys, torch
+from helpers.population import graphs_agree
+from helpers.training import TrainConfig
+members = [TrainConfig(model='maxout', model_args={'units': 240}, objective=o, clip=c, precision='$PRECISION', seed=s)
+           for s, (o, c) in enumerate([('fgsm', False), ('fgsm', True), ('clean', False), ('uniform', False)])]
+ok = graphs_agree(members, torch.device('$DEVICE'))
+print('CUDA graphs agree with eager steps:', ok)
+sys.exit(0 if ok else 1)" || { echo "training eagerly (REPRO_CUDA_GRAPHS=0)"; export REPRO_CUDA_GRAPHS=0; }
   $PY scripts/paper.py --profile "$PROFILE" --device "$DEVICE" --precision "$PRECISION" --budget "$BUDGET" \
       --out "$RESULTS" --quiet ${PAPER_GROUPS:+--group $PAPER_GROUPS} || echo "paper.py exited with $?"
   $PY - "$PROFILE" "$RESULTS/weights" "$PRECISION" <<'PY'

@@ -233,3 +233,25 @@ def test_the_stepper_without_graphs_is_the_plain_step_bit_for_bit():
     (w0, l0, n0), (w1, l1, n1) = runs
     assert n0 == n1 == len(batches)
     assert all(torch.equal(a, b) for a, b in zip(w0, w1)) and all(torch.equal(a, b) for a, b in zip(l0, l1))
+
+
+def test_graphs_agree_compares_the_weights_of_the_two_runs(monkeypatch):
+    configs = [TrainConfig(**TINY, objective=o, seed=s) for s, o in enumerate(("fgsm", "uniform"))]
+    assert PP.graphs_agree(configs, torch.device("cpu"))  # on a CPU both runs are eager: the same weights
+    call = PP.Stepper.__call__
+
+    def skips_a_step_when_asked_for_graphs(self, idx, momentum):  # a graph that lost a step
+        self.calls = getattr(self, "calls", 0) + 1
+        if self.asked and self.calls == 2:
+            return torch.zeros(len(self.pop.alive))
+        return call(self, idx, momentum)
+
+    init = PP.Stepper.__init__
+
+    def remember(self, pop, x, y, precision, graphs=False):
+        init(self, pop, x, y, precision, graphs)
+        self.asked = graphs
+
+    monkeypatch.setattr(PP.Stepper, "__init__", remember)
+    monkeypatch.setattr(PP.Stepper, "__call__", skips_a_step_when_asked_for_graphs)
+    assert not PP.graphs_agree(configs, torch.device("cpu"))
