@@ -135,18 +135,9 @@ def member_state(params: list[torch.Tensor], k: int, template: M.MaxoutMLP) -> d
     return state
 
 
-def forward(params: list[torch.Tensor], x: torch.Tensor, pieces: int,
-            masks: Optional[list[torch.Tensor]] = None) -> torch.Tensor:
-    """Scores (K, B, classes) of x (K, B, in). ``masks``: one scaled dropout mask per dropout
-    layer (input, then after each maxout layer), or None in evaluation."""
-    h = x if masks is None else x * masks[0].to(x.dtype)
-    n_layers = len(params) // 2 - 1
-    for layer in range(n_layers):
-        z = torch.baddbmm(params[2 * layer + 1].unsqueeze(1), h, params[2 * layer].transpose(1, 2))
-        h = z.unflatten(-1, (-1, pieces)).max(-1).values  # (max's backward is cheaper than amax's)
-        if masks is not None:
-            h = h * masks[layer + 1].to(h.dtype)
-    return torch.baddbmm(params[-1].unsqueeze(1), h, params[-2].transpose(1, 2))
+def forward(params: list[torch.Tensor], x: torch.Tensor, pieces: int) -> torch.Tensor:
+    """Scores (K, B, classes) of x (K, B, in) in evaluation (no dropout)."""
+    return _forward_saved(params, x, pieces)[0]
 
 
 def member_losses(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -167,16 +158,19 @@ class Hyper:
         return Hyper(*(getattr(self, f.name)[keep] for f in dataclasses.fields(self)))
 
 
-def _forward_saved(params: list[torch.Tensor], x: torch.Tensor, pieces: int, masks: list[torch.Tensor]):
-    """``forward`` in training mode, keeping what the backward pass needs: each linear layer's
-    input (dropped out) and each maxout layer's winning piece."""
-    a = x * masks[0].to(x.dtype)
+def _forward_saved(params: list[torch.Tensor], x: torch.Tensor, pieces: int,
+                   masks: Optional[list[torch.Tensor]] = None):
+    """Scores (K, B, classes), and what the backward pass needs: each linear layer's input
+    (dropped out) and each maxout layer's winning piece. ``masks``: one scaled dropout mask per
+    dropout layer (input, then after each maxout layer), or None in evaluation."""
+    a = x if masks is None else x * masks[0].to(x.dtype)
     inputs, winners = [a], []
     for layer in range(len(params) // 2 - 1):
         z = torch.baddbmm(params[2 * layer + 1].unsqueeze(1), a, params[2 * layer].transpose(1, 2))
-        v, i = z.unflatten(-1, (-1, pieces)).max(-1)
+        a, i = z.unflatten(-1, (-1, pieces)).max(-1)
         winners.append(i)
-        a = v * masks[layer + 1].to(v.dtype)
+        if masks is not None:
+            a = a * masks[layer + 1].to(a.dtype)
         inputs.append(a)
     return torch.baddbmm(params[-1].unsqueeze(1), a, params[-2].transpose(1, 2)), inputs, winners
 
